@@ -1,0 +1,5 @@
+// Registry of CLI commands: one module per command.
+import type { CommandModule } from 'yargs';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const commands: CommandModule<any, any>[] = [];

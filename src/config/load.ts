@@ -1,0 +1,258 @@
+// Config is read once at start: defaults < YAML/JSON file < TAGSPEND_* environment < flags.
+// Everything wrong is collected and reported together, then the result is frozen.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from '../errors.ts';
+import { PROVIDER_PRESETS } from '../providers/presets.ts';
+import { configSchema, type Config } from './schema.ts';
+
+export interface ResolvedProvider {
+  name: string;
+  baseUrl: string;
+  apiKey: string | null;
+  headers: Readonly<Record<string, string>>;
+}
+
+export interface ResolvedKey {
+  key: string;
+  alias: string;
+  tags: readonly string[];
+  metadata: Readonly<Record<string, string>>;
+  allowedModels: readonly string[] | null;
+  requiredTagPrefixes: readonly string[];
+}
+
+/** The validated config plus everything derived from it at start (secrets read from env, presets applied). */
+export interface ResolvedConfig {
+  readonly config: Config;
+  readonly dataDir: string;
+  readonly storeUrl: string;
+  readonly instanceBase: string;
+  readonly providers: ReadonlyMap<string, ResolvedProvider>;
+  readonly keys: readonly ResolvedKey[];
+  readonly masterKey: string | null;
+  readonly userIdSalt: string | null;
+}
+
+export interface LoadOptions {
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** Values from command-line flags, in config shape; highest precedence. */
+  overrides?: Record<string, unknown>;
+  cwd?: string;
+}
+
+const ENV_PREFIX = 'TAGSPEND_';
+/** TAGSPEND_* variables that are not config paths. */
+const ENV_RESERVED = new Set(['TAGSPEND_CONFIG']);
+
+type Tree = Record<string, unknown>;
+
+function isTree(v: unknown): v is Tree {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function deepMerge(base: Tree, over: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    const prev = out[k];
+    out[k] = isTree(prev) && isTree(v) ? deepMerge(prev, v) : v;
+  }
+  return out;
+}
+
+function setPath(tree: Tree, path: string[], value: unknown): void {
+  let node = tree;
+  for (const part of path.slice(0, -1)) {
+    if (!isTree(node[part])) node[part] = {};
+    node = node[part] as Tree;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+/** Env values are strings; numbers, booleans and JSON arrays/objects are recognised. */
+function parseEnvValue(raw: string): unknown {
+  const s = raw.trim();
+  if (s === 'true') return true;
+  if (s === 'false') return false;
+  if (/^-?\d+(\.\d+)?$/.test(s)) return Number(s);
+  if (s.startsWith('[') || s.startsWith('{')) {
+    try {
+      return JSON.parse(s);
+    } catch {
+      return raw;
+    }
+  }
+  return raw;
+}
+
+/**
+ * `TAGSPEND_PORT=4001` sets `port`; a double underscore nests:
+ * `TAGSPEND_SPEND_LOG__SEGMENT_MAX_AGE_SECONDS=10` sets `spend_log.segment_max_age_seconds`.
+ */
+export function envToTree(env: NodeJS.ProcessEnv): { tree: Tree; raw: Map<string, string> } {
+  const tree: Tree = {};
+  const raw = new Map<string, string>();
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || value === undefined || ENV_RESERVED.has(name)) continue;
+    const path = name.slice(ENV_PREFIX.length).toLowerCase().split('__');
+    setPath(tree, path, parseEnvValue(value));
+    raw.set(path.join('.'), value);
+  }
+  return { tree, raw };
+}
+
+function readConfigFile(file: string): Tree {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`cannot read config file ${file}: ${(err as Error).message}`]);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError([`config file ${file} is not valid YAML/JSON: ${(err as Error).message}`]);
+  }
+  if (parsed == null) return {};
+  if (!isTree(parsed)) throw new ConfigError([`config file ${file} must contain a mapping at the top level`]);
+  return parsed;
+}
+
+function validate(input: Tree, envRaw: Map<string, string>): Config {
+  let result = configSchema.safeParse(input);
+  // A value that came from the environment and looked numeric may be meant as a string
+  // (a numeric master key, say): give it back as written and try again.
+  if (!result.success) {
+    let retried = false;
+    for (const issue of result.error.issues) {
+      const path = issue.path.map(String);
+      const raw = envRaw.get(path.join('.'));
+      if (raw !== undefined && issue.code === 'invalid_type' && issue.expected === 'string') {
+        setPath(input, path, raw);
+        retried = true;
+      }
+    }
+    if (retried) result = configSchema.safeParse(input);
+  }
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`),
+    );
+  }
+  return result.data;
+}
+
+function resolveConfig(config: Config, env: NodeJS.ProcessEnv, cwd: string): ResolvedConfig {
+  const problems: string[] = [];
+  const dataDir = resolve(cwd, config.data_dir);
+
+  const providers = new Map<string, ResolvedProvider>();
+  // Presets whose key is in the environment are usable without a config entry.
+  for (const [name, preset] of Object.entries(PROVIDER_PRESETS)) {
+    const apiKey = env[preset.apiKeyEnv];
+    if (apiKey) providers.set(name, { name, baseUrl: preset.baseUrl, apiKey, headers: {} });
+  }
+  for (const [name, p] of Object.entries(config.providers)) {
+    const preset = PROVIDER_PRESETS[p.preset ?? name];
+    if (p.preset && !preset) problems.push(`providers.${name}.preset: unknown preset "${p.preset}"`);
+    const baseUrl = p.base_url ?? preset?.baseUrl;
+    if (!baseUrl) {
+      problems.push(`providers.${name}.base_url: required (no preset named "${p.preset ?? name}")`);
+      continue;
+    }
+    const keyEnv = p.api_key_env ?? preset?.apiKeyEnv;
+    let apiKey = p.api_key ?? null;
+    if (!apiKey && p.api_key_env) {
+      apiKey = env[p.api_key_env] ?? null;
+      if (!apiKey) problems.push(`providers.${name}.api_key_env: environment variable ${p.api_key_env} is not set`);
+    } else if (!apiKey && keyEnv) {
+      apiKey = env[keyEnv] ?? null;
+    }
+    providers.set(name, { name, baseUrl: baseUrl.replace(/\/+$/, ''), apiKey, headers: p.headers });
+  }
+  if (config.default_provider && !providers.has(config.default_provider)) {
+    problems.push(`default_provider: "${config.default_provider}" is not a configured provider`);
+  }
+  for (const [alias, target] of Object.entries(config.model_aliases)) {
+    const provider = target.slice(0, target.indexOf('/'));
+    if (!providers.has(provider)) problems.push(`model_aliases.${alias}: provider "${provider}" is not configured`);
+  }
+
+  const keys: ResolvedKey[] = [];
+  const seen = new Set<string>();
+  config.keys.forEach((k, i) => {
+    let key = k.key;
+    if (!key && k.key_env) {
+      key = env[k.key_env];
+      if (!key) problems.push(`keys.${i}.key_env: environment variable ${k.key_env} is not set`);
+    } else if (!key) {
+      problems.push(`keys.${i}: one of key or key_env is required`);
+    }
+    if (seen.has(k.alias)) problems.push(`keys.${i}.alias: duplicate alias "${k.alias}"`);
+    seen.add(k.alias);
+    if (key) {
+      keys.push({
+        key,
+        alias: k.alias,
+        tags: k.tags,
+        metadata: k.metadata,
+        allowedModels: k.allowed_models ?? null,
+        requiredTagPrefixes: k.required_tag_prefixes,
+      });
+    }
+  });
+  if (config.master_key && keys.some((k) => k.key === config.master_key)) {
+    problems.push('keys: a proxy key must not equal the master key');
+  }
+
+  const userIdSalt = config.privacy.user_id_salt ?? null;
+  if (config.privacy.hash_user_ids && !userIdSalt) {
+    problems.push('privacy.user_id_salt: required when privacy.hash_user_ids is true (at least 16 characters)');
+  }
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: config.timezone });
+  } catch {
+    problems.push(`timezone: unknown time zone "${config.timezone}"`);
+  }
+
+  const storeUrl = config.store.url ?? pathToFileURL(resolve(dataDir, 'store')).href;
+  if (!/^(file|s3):\/\//.test(storeUrl)) problems.push(`store.url: must start with file:// or s3:// (got "${storeUrl}")`);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const instanceBase = config.instance_id ?? hostname().replace(/[^A-Za-z0-9_.]/g, '_');
+  return deepFreeze({
+    config,
+    dataDir,
+    storeUrl,
+    instanceBase,
+    providers,
+    keys,
+    masterKey: config.master_key ?? null,
+    userIdSalt,
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value) && !(value instanceof Map)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const file = options.file ?? env.TAGSPEND_CONFIG;
+  const fromFile = file ? readConfigFile(resolve(cwd, file)) : {};
+  const { tree: fromEnv, raw } = envToTree(env);
+  const merged = deepMerge(deepMerge(fromFile, fromEnv), options.overrides ?? {});
+  return resolveConfig(validate(merged, raw), env, cwd);
+}

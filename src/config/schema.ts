@@ -1,0 +1,109 @@
+// The configuration schema: every setting, its default and its bounds, in one place.
+// Unknown keys are errors (a typo in a YAML file should not be silently ignored).
+import { z } from 'zod';
+
+const durationMs = z.number().int().positive();
+
+const providerSchema = z.strictObject({
+  /** A preset name (openai, openrouter, groq, together, mistral, deepseek, gemini, anthropic, mock) fills in base_url and api_key_env. */
+  preset: z.string().optional(),
+  base_url: z.url().optional(),
+  /** Literal key (prefer api_key_env in files). */
+  api_key: z.string().min(1).optional(),
+  /** Name of the environment variable that holds the provider key. */
+  api_key_env: z.string().min(1).optional(),
+  /** Extra headers sent upstream with every request (e.g. OpenRouter's HTTP-Referer). */
+  headers: z.record(z.string(), z.string()).default({}),
+});
+
+const keySchema = z.strictObject({
+  key: z.string().min(8).optional(),
+  key_env: z.string().min(1).optional(),
+  alias: z.string().min(1),
+  tags: z.array(z.string().min(1).max(256)).default([]),
+  metadata: z.record(z.string(), z.string()).default({}),
+  allowed_models: z.array(z.string().min(1)).optional(),
+  required_tag_prefixes: z.array(z.string().min(1)).default([]),
+});
+
+export const configSchema = z.strictObject({
+  host: z.string().default('0.0.0.0'),
+  port: z.number().int().min(0).max(65535).default(4000),
+  /** Identifies this proxy in records and object keys; default `<hostname>`. A random suffix is added per process start. */
+  instance_id: z
+    .string()
+    .regex(/^[A-Za-z0-9_.]+$/, 'only letters, digits, "_" and "." (it is part of object keys; "-" separates key fields)')
+    .optional(),
+  data_dir: z.string().default('./data'),
+  timezone: z.string().default('UTC'),
+  log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  master_key: z.string().min(8).optional(),
+  max_body_bytes: z.number().int().positive().default(8 * 1024 * 1024),
+
+  store: z
+    .strictObject({
+      /** `file://<dir>` (default `<data_dir>/store`) or `s3://bucket/prefix`. */
+      url: z.string().optional(),
+      s3: z
+        .strictObject({
+          endpoint: z.url().optional(),
+          region: z.string().optional(),
+          force_path_style: z.boolean().default(false),
+          /** `when_required` for S3-compatible servers that mishandle the SDK's default flexible checksums. */
+          checksums: z.enum(['when_supported', 'when_required']).default('when_supported'),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+
+  spend_log: z
+    .strictObject({
+      segment_max_bytes: z.number().int().positive().default(64 * 1024 * 1024),
+      segment_max_age_seconds: z.number().positive().default(60),
+      /** Keep shipped segments in `<data_dir>/shipped` instead of deleting them. */
+      keep_shipped: z.boolean().default(false),
+      backlog_warn_bytes: z.number().int().positive().default(1024 * 1024 * 1024),
+      shutdown_deadline_seconds: z.number().positive().default(30),
+    })
+    .prefault({}),
+
+  upstream: z
+    .strictObject({
+      connect_timeout_ms: durationMs.default(10_000),
+      /** Time to the response headers (first byte). Long for reasoning models. */
+      headers_timeout_ms: durationMs.default(600_000),
+      /** Longest silence between two body chunks. */
+      body_timeout_ms: durationMs.default(300_000),
+      connections: z.number().int().positive().default(256),
+    })
+    .prefault({}),
+
+  providers: z.record(z.string().regex(/^[a-z0-9_-]+$/), providerSchema).default({}),
+  /** Provider for model names without a `provider/` prefix. */
+  default_provider: z.string().optional(),
+  /** `alias: provider/model`, e.g. `fast: groq/llama-3.3-70b-versatile`. */
+  model_aliases: z.record(z.string(), z.string().includes('/')).default({}),
+
+  keys: z.array(keySchema).default([]),
+
+  privacy: z
+    .strictObject({
+      hash_user_ids: z.boolean().default(false),
+      user_id_salt: z.string().min(16).optional(),
+      /** Metadata keys containing any of these (case-insensitive) have their values replaced with [REDACTED]. */
+      redact_metadata_keys: z.array(z.string().min(1)).default(['key', 'secret', 'token', 'password']),
+    })
+    .prefault({}),
+
+  pricing: z
+    .strictObject({
+      /** YAML or JSON file of per-model prices that override or extend the bundled table. */
+      overrides_file: z.string().optional(),
+    })
+    .prefault({}),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = Readonly<z.output<typeof configSchema>>;
+export type ProviderConfig = z.output<typeof providerSchema>;
+export type KeyConfig = z.output<typeof keySchema>;

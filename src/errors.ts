@@ -1,0 +1,142 @@
+// Every failure tagspend reports on purpose is one of these classes: a stable `code` that
+// scripts can match, the HTTP status the proxy answers with, and the OpenAI error `type`.
+// `toOpenAIError` is the one place that turns them into the wire shape.
+
+export interface OpenAIErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+export class TagspendError extends Error {
+  readonly code: string = 'TAGSPEND_ERROR';
+  readonly status: number = 500;
+  readonly type: string = 'internal_error';
+  readonly param: string | null;
+
+  constructor(message: string, options: { cause?: unknown; param?: string | null } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.param = options.param ?? null;
+  }
+}
+
+export class InvalidRequestError extends TagspendError {
+  override readonly code: string = 'INVALID_REQUEST';
+  override readonly status: number = 400;
+  override readonly type = 'invalid_request_error';
+}
+
+export class InvalidJsonError extends InvalidRequestError {
+  override readonly code = 'INVALID_JSON';
+}
+
+export class InvalidAttributionError extends InvalidRequestError {
+  override readonly code = 'INVALID_ATTRIBUTION';
+}
+
+export class PayloadTooLargeError extends InvalidRequestError {
+  override readonly code = 'PAYLOAD_TOO_LARGE';
+  override readonly status = 413;
+}
+
+export class ModelNotFoundError extends InvalidRequestError {
+  override readonly code = 'MODEL_NOT_FOUND';
+  override readonly status = 404;
+}
+
+export class ModelNotAllowedError extends InvalidRequestError {
+  override readonly code = 'MODEL_NOT_ALLOWED';
+  override readonly status = 403;
+}
+
+export class NotFoundError extends InvalidRequestError {
+  override readonly code: string = 'NOT_FOUND';
+  override readonly status: number = 404;
+}
+
+export class MethodNotAllowedError extends InvalidRequestError {
+  override readonly code = 'METHOD_NOT_ALLOWED';
+  override readonly status = 405;
+}
+
+export class AuthenticationError extends TagspendError {
+  override readonly code = 'AUTHENTICATION_FAILED';
+  override readonly status = 401;
+  override readonly type = 'authentication_error';
+}
+
+export class PermissionError extends TagspendError {
+  override readonly code = 'PERMISSION_DENIED';
+  override readonly status = 403;
+  override readonly type = 'permission_error';
+}
+
+export class BudgetExceededError extends TagspendError {
+  override readonly code = 'BUDGET_EXCEEDED';
+  override readonly status = 429;
+  override readonly type = 'budget_exceeded';
+  readonly retryAfterSeconds: number;
+  readonly tag: string;
+
+  constructor(tag: string, spend: number, maxBudget: number, retryAfterSeconds: number) {
+    super(`Budget has been exceeded! Tag=${tag} Current cost: ${spend}, Max budget: ${maxBudget}`);
+    this.tag = tag;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** The provider answered with an error status: its status is kept, its body normalised. */
+export class UpstreamError extends TagspendError {
+  override readonly code = 'UPSTREAM_ERROR';
+  override readonly status: number;
+  override readonly type: string;
+  readonly upstreamCode: string | null;
+
+  constructor(status: number, message: string, type: string, upstreamCode: string | null, param: string | null) {
+    super(message, { param });
+    this.status = status;
+    this.type = type;
+    this.upstreamCode = upstreamCode;
+  }
+}
+
+/** The provider could not be reached or did not answer in time. */
+export class UpstreamUnavailableError extends TagspendError {
+  override readonly code: string = 'UPSTREAM_UNAVAILABLE';
+  override readonly status: number = 502;
+  override readonly type = 'api_error';
+}
+
+export class UpstreamTimeoutError extends UpstreamUnavailableError {
+  override readonly code = 'UPSTREAM_TIMEOUT';
+  override readonly status = 504;
+}
+
+export class ConfigError extends TagspendError {
+  override readonly code = 'CONFIG_INVALID';
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.problems = problems;
+  }
+}
+
+export class StoreError extends TagspendError {
+  override readonly code: string = 'STORE_ERROR';
+  override readonly status: number = 503;
+  override readonly type = 'api_error';
+}
+
+export function toOpenAIError(err: unknown): { status: number; body: OpenAIErrorBody } {
+  if (err instanceof TagspendError) {
+    const code = err instanceof UpstreamError ? err.upstreamCode : err.code.toLowerCase();
+    return {
+      status: err.status,
+      body: { error: { message: err.message, type: err.type, param: err.param, code } },
+    };
+  }
+  return {
+    status: 500,
+    body: { error: { message: 'internal proxy error', type: 'internal_error', param: null, code: 'proxy_error' } },
+  };
+}

@@ -1,0 +1,79 @@
+// The spend record: one NDJSON line per request the proxy handled (schema 1, DESIGN.md).
+// This is the product's data and a public contract; the jobs, the DuckDB schema and users'
+// own tools read it. Add fields only at the end, never rename or retype one.
+
+export const SPEND_SCHEMA_VERSION = 1;
+
+export type Outcome =
+  | 'success'
+  | 'upstream_error'
+  | 'blocked'
+  | 'invalid_request'
+  | 'client_disconnect'
+  | 'proxy_error';
+
+export const OUTCOMES: readonly Outcome[] = [
+  'success',
+  'upstream_error',
+  'blocked',
+  'invalid_request',
+  'client_disconnect',
+  'proxy_error',
+];
+
+export interface SpendRecord {
+  schema: 1;
+  request_id: string;
+  /** Request start, ISO-8601 UTC with milliseconds. */
+  ts: string;
+  end_ts: string;
+  latency_ms: number;
+  instance: string;
+  endpoint: string;
+  /** The model as the client asked for it (`openai/gpt-5` or an alias). */
+  model: string | null;
+  provider: string | null;
+  /** The model the provider says it served (`gpt-5-2025-08-07`), else the one sent upstream. */
+  upstream_model: string | null;
+  stream: boolean;
+  /** HTTP status the client received (0 when the client went away first). */
+  status: number;
+  outcome: Outcome;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  cached_tokens: number;
+  cache_write_tokens: number;
+  reasoning_tokens: number;
+  /** null when the price of the model is unknown; the jobs can re-price from tokens later. */
+  cost_usd: number | null;
+  price_ref: string | null;
+  tags: string[];
+  user: string | null;
+  metadata: Record<string, string>;
+  key_alias: string | null;
+  key_hash: string | null;
+  error: string | null;
+}
+
+/** Token usage in the provider-neutral form pricing and records use. */
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  /** Prompt tokens served from the provider's cache (a subset of prompt_tokens). */
+  cached_tokens: number;
+  /** Prompt tokens written to the cache (a subset of prompt_tokens; Anthropic bills them higher). */
+  cache_write_tokens: number;
+  /** Completion tokens spent on reasoning (a subset of completion_tokens). */
+  reasoning_tokens: number;
+}
+
+export const ZERO_USAGE: Readonly<Usage> = Object.freeze({
+  prompt_tokens: 0,
+  completion_tokens: 0,
+  total_tokens: 0,
+  cached_tokens: 0,
+  cache_write_tokens: 0,
+  reasoning_tokens: 0,
+});
