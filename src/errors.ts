@@ -127,6 +127,22 @@ export class StoreError extends TagspendError {
   override readonly type = 'api_error';
 }
 
+/** The store could not be reached or answered with a server error: safe to retry later. */
+export class StoreUnavailableError extends StoreError {
+  override readonly code = 'STORE_UNAVAILABLE';
+}
+
+/** A key that is empty, absolute, or would climb out of the store root. */
+export class StoreKeyError extends StoreError {
+  override readonly code = 'STORE_INVALID_KEY';
+  override readonly status = 400;
+}
+
+/** The store holds different bytes than were sent (size or checksum mismatch). */
+export class StoreIntegrityError extends StoreError {
+  override readonly code = 'STORE_INTEGRITY';
+}
+
 export function toOpenAIError(err: unknown): { status: number; body: OpenAIErrorBody } {
   if (err instanceof TagspendError) {
     const code = err instanceof UpstreamError ? err.upstreamCode : err.code.toLowerCase();
