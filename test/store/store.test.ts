@@ -1,0 +1,228 @@
+// One contract, every store: the local directory and S3 (against a real s3rver process) must
+// behave the same for everything the shipper, the jobs and the tag store rely on.
+import assert from 'node:assert/strict';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { StoreError, StoreIntegrityError, StoreKeyError } from '../../src/errors.ts';
+import { compareKeys } from '../../src/store/keys.ts';
+import { LocalStore } from '../../src/store/local.ts';
+import type { ObjectInfo, ObjectStore } from '../../src/store/types.ts';
+
+export interface StoreFixture {
+  /** A store over the shared location; pageSize forces internal paging where the store pages. */
+  make(options?: { pageSize?: number }): ObjectStore;
+  cleanup(): Promise<void>;
+}
+
+async function collect(iterable: AsyncIterable<ObjectInfo>): Promise<ObjectInfo[]> {
+  const out: ObjectInfo[] = [];
+  for await (const info of iterable) out.push(info);
+  return out;
+}
+
+const md5 = (data: Buffer) => createHash('md5').update(data).digest('base64');
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+export function storeContract(name: string, setup: () => Promise<StoreFixture>): void {
+  describe(`${name} store contract`, () => {
+    let fixture: StoreFixture;
+    let store: ObjectStore;
+    let work: string;
+    // Each test writes under its own prefix so tests never see each other's keys.
+    const fresh = () => `t-${randomUUID()}/`;
+
+    before(async () => {
+      fixture = await setup();
+      store = fixture.make();
+      work = await mkdtemp(join(tmpdir(), 'tagspend-store-work-'));
+    });
+    after(async () => {
+      await store?.close();
+      await fixture?.cleanup();
+      if (work) await rm(work, { recursive: true, force: true });
+    });
+
+    test('put then get returns the same bytes, and head describes the stored object', async () => {
+      const key = `${fresh()}control/blocklist.json`;
+      const body = JSON.stringify({ generated_at: '2026-01-02T03:04:05Z', tags: { 'app:x': { blocked: true } } });
+      const put = await store.put(key, body, { contentType: 'application/json' });
+      assert.equal(put.key, key);
+      assert.equal(put.size, Buffer.byteLength(body));
+
+      const got = await store.get(key);
+      assert.ok(got && 'body' in got);
+      assert.equal(got.body.toString('utf8'), body);
+      assert.equal(got.etag, put.etag);
+
+      const head = await store.head(key);
+      assert.ok(head);
+      assert.deepEqual({ key: head.key, size: head.size, etag: head.etag }, { key, size: put.size, etag: put.etag });
+      assert.ok(head.lastModified instanceof Date && !Number.isNaN(head.lastModified.getTime()));
+    });
+
+    test('missing keys read as null or false, and deleting one is a no-op', async () => {
+      const key = `${fresh()}nothing/here.json`;
+      assert.equal(await store.get(key), null);
+      assert.equal(await store.get(key, { ifNoneMatch: 'abc' }), null);
+      assert.equal(await store.head(key), null);
+      assert.equal(await store.getToFile(key, join(work, 'never')), false);
+      await store.delete(key);
+      assert.deepEqual(await readdir(work).then((names) => names.includes('never')), false);
+    });
+
+    test('get with the current etag answers notModified; after a rewrite it returns the new body', async () => {
+      const key = `${fresh()}control/blocklist.json`;
+      const first = await store.put(key, '{"v":1}');
+      assert.deepEqual(await store.get(key, { ifNoneMatch: first.etag }), { notModified: true, etag: first.etag });
+
+      const second = await store.put(key, '{"v":2,"more":true}');
+      assert.notEqual(second.etag, first.etag);
+      const got = await store.get(key, { ifNoneMatch: first.etag });
+      assert.ok(got && 'body' in got);
+      assert.equal(got.body.toString(), '{"v":2,"more":true}');
+      assert.equal(got.etag, second.etag);
+    });
+
+    test('list yields every key under a prefix in byte order, across internal pages', async () => {
+      const base = fresh();
+      // Names chosen so that directory order and key order differ ('-' < '/' < '0').
+      const names = ['a-c', 'a/b', 'a/c/d', 'a0', 'b', 'dt=2026-01-01/hour=00/x.gz', 'dt=2026-01-01/hour=01/y.gz',
+        'dt=2026-01-02/hour=00/z.gz', 'z/ü.json', 'z/~.json'];
+      for (const name of names) await store.put(base + name, name);
+      await store.put(`${base.slice(0, -1)}-sibling/not-mine`, 'x');
+
+      const paged = fixture.make({ pageSize: 3 });
+      try {
+        const listed = await collect(paged.list(base));
+        const expected = names.map((n) => base + n).sort(compareKeys);
+        assert.deepEqual(listed.map((i) => i.key), expected);
+        assert.deepEqual(listed.map((i) => i.size), expected.map((k) => Buffer.byteLength(k.slice(base.length))));
+
+        // A prefix need not end at a '/': it matches the start of keys, as S3 does.
+        assert.deepEqual((await collect(paged.list(`${base}dt=2026-01-01`))).map((i) => i.key),
+          [`${base}dt=2026-01-01/hour=00/x.gz`, `${base}dt=2026-01-01/hour=01/y.gz`]);
+        assert.deepEqual(await collect(paged.list(`${base}nope/`)), []);
+      } finally {
+        await paged.close();
+      }
+    });
+
+    test('list with startAfter skips every key up to and including it', async () => {
+      const base = fresh();
+      const keys = ['spend/dt=2026-01-01/hour=00/a.gz', 'spend/dt=2026-01-01/hour=05/b.gz', 'spend/dt=2026-01-02/hour=00/c.gz',
+        'spend/dt=2026-01-02/hour=07/d.gz', 'spend/dt=2026-01-03/hour=00/e.gz'].map((k) => base + k);
+      for (const key of keys) await store.put(key, 'x');
+      const paged = fixture.make({ pageSize: 2 });
+      try {
+        const after = async (startAfter: string) => (await collect(paged.list(`${base}spend/`, { startAfter }))).map((i) => i.key);
+        assert.deepEqual(await after(keys[1]!), keys.slice(2));
+        // A startAfter that is not itself a key, and one that names a whole partition.
+        assert.deepEqual(await after(`${base}spend/dt=2026-01-02/hour=01`), keys.slice(3));
+        assert.deepEqual(await after(`${base}spend/dt=2026-01-02/`), keys.slice(2));
+        assert.deepEqual(await after(`${base}spend/dt=2026-01-02/~`), keys.slice(4));
+        assert.deepEqual(await after(keys[4]!), []);
+        assert.deepEqual(await after(''), keys);
+      } finally {
+        await paged.close();
+      }
+    });
+
+    test('putFile stores a small file with its MD5 checked, and getToFile brings it back', async () => {
+      const key = `${fresh()}spend/dt=2026-01-01/hour=00/i-20260101T000000Z-1.ndjson.gz`;
+      const data = randomBytes(70_000);
+      const src = join(work, 'small.bin');
+      await writeFile(src, data);
+      const info = await store.putFile(key, src, { contentMd5: md5(data), contentType: 'application/gzip' });
+      assert.equal(info.key, key);
+      assert.equal(info.size, data.length);
+      assert.equal((await store.head(key))?.etag, info.etag);
+
+      const dest = join(work, 'small.out');
+      assert.equal(await store.getToFile(key, dest), true);
+      assert.equal(sha256(await readFile(dest)), sha256(data));
+    });
+
+    test('putFile of a file over 16 MiB stores every byte', async () => {
+      const key = `${fresh()}spend/big.ndjson.gz`;
+      const data = Buffer.concat([randomBytes(1024 * 1024), Buffer.alloc(16 * 1024 * 1024 + 12_345, 7)]);
+      const src = join(work, 'big.bin');
+      await writeFile(src, data);
+      const info = await store.putFile(key, src, { contentMd5: md5(data) });
+      assert.equal(info.size, data.length);
+      assert.equal((await store.head(key))?.size, data.length);
+
+      const dest = join(work, 'big.out');
+      assert.equal(await store.getToFile(key, dest), true);
+      assert.equal(sha256(await readFile(dest)), sha256(data));
+      await rm(src);
+      await rm(dest);
+    });
+
+    test('a body that does not match its content MD5 is refused and not stored', async () => {
+      const key = `${fresh()}control/tags/bad.json`;
+      await assert.rejects(store.put(key, 'actual bytes', { contentMd5: md5(Buffer.from('other bytes')) }), StoreIntegrityError);
+      assert.equal(await store.head(key), null);
+    });
+
+    test('delete removes the object from get, head and list', async () => {
+      const base = fresh();
+      await store.put(`${base}keep.json`, '1');
+      await store.put(`${base}drop.json`, '2');
+      await store.delete(`${base}drop.json`);
+      assert.equal(await store.get(`${base}drop.json`), null);
+      assert.equal(await store.head(`${base}drop.json`), null);
+      assert.deepEqual((await collect(store.list(base))).map((i) => i.key), [`${base}keep.json`]);
+    });
+
+    test('url-encoded tag names round-trip as keys, byte for byte', async () => {
+      const base = fresh();
+      const keys = ['control/tags/app%3Ax.json', 'control/tags/team%2Fml%20ops.json', 'control/tags/caf%C3%A9.json'].map((k) => base + k);
+      for (const key of keys) await store.put(key, key);
+      assert.deepEqual((await collect(store.list(`${base}control/tags/`))).map((i) => i.key), [...keys].sort(compareKeys));
+      for (const key of keys) {
+        const got = await store.get(key);
+        assert.ok(got && 'body' in got);
+        assert.equal(got.body.toString(), key);
+      }
+    });
+
+    test('keys that climb out of the root or are not relative paths are rejected', async () => {
+      for (const key of ['../escape.json', 'a/../../escape.json', 'a/..', '/abs.json', 'a//b', './a', '', 'a\\..\\b']) {
+        await assert.rejects(store.put(key, 'x'), (err: unknown) => err instanceof StoreKeyError && err.code === 'STORE_INVALID_KEY', key);
+        await assert.rejects(store.get(key), StoreKeyError, key);
+        await assert.rejects(store.head(key), StoreKeyError, key);
+        await assert.rejects(store.delete(key), StoreKeyError, key);
+      }
+      await assert.rejects(collect(store.list('../')), StoreKeyError);
+      assert.ok(new StoreKeyError('x') instanceof StoreError);
+    });
+  });
+}
+
+storeContract('local', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tagspend-store-local-'));
+  return {
+    make: () => new LocalStore(`file://${dir}`),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+describe('local store', () => {
+  test('never lists or leaves its temp files, and refuses keys in its temp area', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tagspend-store-local-'));
+    try {
+      const store = new LocalStore(dir);
+      assert.equal(store.url, `file://${dir}`);
+      await store.put('a.json', '1');
+      await writeFile(join(dir, '.tmp', 'stale.part'), 'half a write');
+      assert.deepEqual((await collect(store.list(''))).map((i) => i.key), ['a.json']);
+      assert.deepEqual(await readdir(join(dir, '.tmp')), ['stale.part']);
+      await assert.rejects(store.put('.tmp/x', '1'), StoreKeyError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
