@@ -1,5 +1,8 @@
 // Registry of CLI commands: one module per command.
 import type { CommandModule } from 'yargs';
+import { proxyCommand } from './proxy.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [];
+export const commands: CommandModule<any, any>[] = [
+  proxyCommand,
+];
