@@ -90,6 +90,8 @@ export class UpstreamError extends TagspendError {
   override readonly status: number;
   override readonly type: string;
   readonly upstreamCode: string | null;
+  /** The provider's Retry-After header, passed on to the client. */
+  retryAfter: string | null = null;
 
   constructor(status: number, message: string, type: string, upstreamCode: string | null, param: string | null) {
     super(message, { param });

@@ -1,0 +1,45 @@
+// `tagspend proxy`: run the gateway until SIGTERM/SIGINT, then shut down gracefully.
+import type { CommandModule } from 'yargs';
+import { startProxy } from '../../proxy/server.ts';
+import { commandContext } from '../context.ts';
+
+interface Args {
+  config?: string;
+  port?: number;
+  host?: string;
+  'data-dir'?: string;
+  store?: string;
+}
+
+export const proxyCommand: CommandModule<object, Args> = {
+  command: 'proxy',
+  describe: 'Run the OpenAI-compatible gateway (default port 4000)',
+  builder: (y) =>
+    y
+      .option('port', { type: 'number', describe: 'Listen port (TAGSPEND_PORT)' })
+      .option('host', { type: 'string', describe: 'Listen address (TAGSPEND_HOST)' })
+      .option('data-dir', { type: 'string', describe: 'Local data directory (TAGSPEND_DATA_DIR)' })
+      .option('store', { type: 'string', describe: 'Object store URL: file://dir or s3://bucket/prefix (TAGSPEND_STORE__URL)' }) as never,
+  handler: async (argv) => {
+    const { resolved, logger } = commandContext(argv, {
+      port: argv.port,
+      host: argv.host,
+      data_dir: argv['data-dir'],
+      store: { url: argv.store },
+    });
+    const proxy = await startProxy(resolved, { logger, defaultMetrics: true });
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        logger.info({ signal }, 'shutting down: finishing in-flight requests');
+        proxy.close().then(resolve, (err) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exitCode = 1;
+          resolve();
+        });
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+    logger.info('proxy stopped');
+  },
+};

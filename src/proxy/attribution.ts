@@ -1,0 +1,178 @@
+// Who pays for a request: its tags, end user and metadata, from the body, the headers and
+// the API key, merged exactly as LiteLLM does (DESIGN.md, "Attribution inputs"). Pure: the
+// same inputs give the same attribution, and bad input is an error, never a silent drop.
+import { InvalidAttributionError } from '../errors.ts';
+
+export const MAX_TAGS = 64;
+export const MAX_TAG_LENGTH = 256;
+export const MAX_METADATA_BYTES = 8 * 1024;
+
+export interface KeyAttribution {
+  tags: readonly string[];
+  metadata: Readonly<Record<string, string>>;
+}
+
+export interface Attribution {
+  tags: string[];
+  user: string | null;
+  metadata: Record<string, string>;
+  /** True when proxy-only fields were removed from the body, which must then be re-serialised. */
+  bodyChanged: boolean;
+}
+
+type Headers = Record<string, string | string[] | undefined>;
+
+// Control characters (C0, DEL, C1) are refused in tags: they break logs, CSVs and terminals.
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+
+function header(headers: Headers, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+function checkTag(tag: unknown, source: string): string {
+  if (typeof tag !== 'string') {
+    throw new InvalidAttributionError(`${source}: every tag must be a string, got ${tag === null ? 'null' : typeof tag}`, { param: source });
+  }
+  if (tag.length === 0) throw new InvalidAttributionError(`${source}: tags must not be empty`, { param: source });
+  if (tag.length > MAX_TAG_LENGTH) {
+    throw new InvalidAttributionError(`${source}: tag longer than ${MAX_TAG_LENGTH} characters: "${tag.slice(0, 40)}..."`, { param: source });
+  }
+  if (CONTROL_CHARS.test(tag)) {
+    throw new InvalidAttributionError(`${source}: tag contains control characters: ${JSON.stringify(tag)}`, { param: source });
+  }
+  return tag;
+}
+
+function tagArray(value: unknown, source: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw new InvalidAttributionError(`${source} must be an array of strings`, { param: source });
+  return value.map((t) => checkTag(t, source));
+}
+
+function headerTags(raw: string | undefined, source: string): string[] {
+  if (raw === undefined) return [];
+  const out: string[] = [];
+  for (const part of raw.split(',')) {
+    const t = part.trim();
+    if (t) out.push(checkTag(t, source));
+  }
+  return out;
+}
+
+function metadataValue(v: unknown): string {
+  if (typeof v === 'string') return v;
+  return JSON.stringify(v) ?? String(v);
+}
+
+function metadataObject(value: unknown, source: string): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidAttributionError(`${source} must be a JSON object`, { param: source });
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = metadataValue(v);
+  return out;
+}
+
+function headerMetadata(raw: string | undefined): Record<string, string> {
+  if (raw === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new InvalidAttributionError('x-litellm-spend-logs-metadata header must be a JSON object', {
+      param: 'x-litellm-spend-logs-metadata',
+    });
+  }
+  return metadataObject(parsed, 'x-litellm-spend-logs-metadata header');
+}
+
+function userId(value: unknown, source: string): string | null {
+  if (value === undefined || value === null || value === '') return null;
+  if (typeof value !== 'string') throw new InvalidAttributionError(`${source} must be a string`, { param: source });
+  if (value.length > MAX_TAG_LENGTH || CONTROL_CHARS.test(value)) {
+    throw new InvalidAttributionError(`${source} must be at most ${MAX_TAG_LENGTH} printable characters`, { param: source });
+  }
+  return value;
+}
+
+/**
+ * Reads attribution from a parsed request body and its headers and removes the proxy-only
+ * fields (`metadata.tags`, `metadata.spend_logs_metadata`) from the body in place; providers
+ * reject them. An emptied `metadata` object is removed too.
+ */
+export function attribute(body: Record<string, unknown>, headers: Headers, key: KeyAttribution | null): Attribution {
+  let bodyChanged = false;
+  let bodyMetaTags: string[] = [];
+  let bodyMeta: Record<string, string> = {};
+  const meta = body.metadata;
+  if (meta !== undefined && meta !== null) {
+    if (typeof meta !== 'object' || Array.isArray(meta)) {
+      throw new InvalidAttributionError('metadata must be an object', { param: 'metadata' });
+    }
+    const m = meta as Record<string, unknown>;
+    if ('tags' in m) {
+      bodyMetaTags = tagArray(m.tags, 'metadata.tags');
+      delete m.tags;
+      bodyChanged = true;
+    }
+    if ('spend_logs_metadata' in m) {
+      bodyMeta = metadataObject(m.spend_logs_metadata, 'metadata.spend_logs_metadata');
+      delete m.spend_logs_metadata;
+      bodyChanged = true;
+    }
+    if (bodyChanged && Object.keys(m).length === 0) delete body.metadata;
+  }
+  const rootTags = tagArray(body.tags, 'tags');
+  if (body.tags !== undefined) {
+    delete body.tags;
+    bodyChanged = true;
+  }
+  const hdrTags = headerTags(header(headers, 'x-litellm-tags'), 'x-litellm-tags');
+  const aliasTags = headerTags(header(headers, 'x-tagspend-tags'), 'x-tagspend-tags');
+
+  // Merge order: body metadata.tags, body tags, headers, the key's own; first occurrence wins.
+  const seen = new Set<string>();
+  const tags: string[] = [];
+  for (const list of [bodyMetaTags, rootTags, hdrTags, aliasTags, key?.tags ?? []]) {
+    for (const t of list) {
+      if (!seen.has(t)) {
+        seen.add(t);
+        tags.push(t);
+      }
+    }
+  }
+  if (tags.length > MAX_TAGS) {
+    throw new InvalidAttributionError(`too many tags: ${tags.length} (at most ${MAX_TAGS})`, { param: 'tags' });
+  }
+
+  // Header metadata keys win over body keys; the key's own metadata cannot be overridden.
+  const metadata: Record<string, string> = {
+    ...bodyMeta,
+    ...headerMetadata(header(headers, 'x-litellm-spend-logs-metadata')),
+    ...key?.metadata,
+  };
+  let metaBytes = 0;
+  for (const [k, v] of Object.entries(metadata)) metaBytes += Buffer.byteLength(k) + Buffer.byteLength(v);
+  if (metaBytes > MAX_METADATA_BYTES) {
+    throw new InvalidAttributionError(`metadata is ${metaBytes} bytes (at most ${MAX_METADATA_BYTES})`, {
+      param: 'spend_logs_metadata',
+    });
+  }
+
+  const user =
+    userId(header(headers, 'x-litellm-end-user-id'), 'x-litellm-end-user-id header') ??
+    userId(header(headers, 'x-litellm-customer-id'), 'x-litellm-customer-id header') ??
+    userId(body.user, 'user');
+
+  return { tags, user, metadata, bodyChanged };
+}
+
+/** Replaces values under secret-looking keys with [REDACTED] (in place). */
+export function redactMetadata(metadata: Record<string, string>, patterns: readonly string[]): void {
+  for (const k of Object.keys(metadata)) {
+    const lower = k.toLowerCase();
+    if (patterns.some((p) => lower.includes(p))) metadata[k] = '[REDACTED]';
+  }
+}

@@ -1,0 +1,182 @@
+// The proxy process: HTTP routing, the spend writer's lifecycle and graceful shutdown.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { ResolvedConfig } from '../config/load.ts';
+import { MethodNotAllowedError, NotFoundError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { loadPriceTable, type PriceTable } from '../spend/pricing.ts';
+import { acquireSpoolLock } from '../spend/spool-lock.ts';
+import { recoverSpool, SpendWriter, type ClosedSegment } from '../spend/writer.ts';
+import { KeyRing } from './auth.ts';
+import { sendError, sendJson } from './http.ts';
+import { createLlmHandler, type BudgetGate } from './llm.ts';
+import { ProxyMetrics } from './metrics.ts';
+import { Router } from './router.ts';
+import { Upstream } from './upstream.ts';
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
+
+export interface ProxyOptions {
+  logger: Logger;
+  clock?: () => number;
+  /** Port override (tests pass 0). */
+  port?: number;
+  host?: string;
+  prices?: PriceTable;
+  budget?: BudgetGate | null;
+  /** Extra routes by `METHOD /path` (tag admin, ...). */
+  routes?: Record<string, RouteHandler>;
+  /** Called with each closed segment and with the ones recovered at start (the shipper). */
+  onSegment?: (segment: ClosedSegment) => void;
+  /** Readiness problems from other components (e.g. the shipper's backlog); empty = ready. */
+  readinessProblems?: () => string[];
+  defaultMetrics?: boolean;
+}
+
+export interface RunningProxy {
+  server: Server;
+  url: string;
+  port: number;
+  instance: string;
+  writer: SpendWriter;
+  metrics: ProxyMetrics;
+  /** Recovered leftovers from an earlier process (closed, ready to ship). */
+  recovered: ClosedSegment[];
+  /** Stops accepting, waits for in-flight requests (up to the deadline), closes the segment. */
+  close(deadlineMs?: number): Promise<void>;
+}
+
+const API_ENDPOINTS = ['/chat/completions', '/completions', '/embeddings', '/responses'];
+
+export function spoolDirOf(resolved: ResolvedConfig): string {
+  return join(resolved.dataDir, 'spool');
+}
+
+export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions): Promise<RunningProxy> {
+  const { config } = resolved;
+  const log = options.logger;
+  const clock = options.clock ?? Date.now;
+  const instance = `${resolved.instanceBase}.${randomBytes(3).toString('hex')}`;
+  const spoolDir = spoolDirOf(resolved);
+  const lock = acquireSpoolLock(spoolDir);
+  const { recovered } = recoverSpool(spoolDir, log);
+
+  const writer = new SpendWriter({
+    spoolDir,
+    instance,
+    maxBytes: config.spend_log.segment_max_bytes,
+    maxAgeMs: config.spend_log.segment_max_age_seconds * 1000,
+    clock,
+    logger: log,
+  });
+  if (options.onSegment) writer.on('segment', options.onSegment);
+  const metrics = new ProxyMetrics({ defaultMetrics: options.defaultMetrics ?? false });
+  const keyring = new KeyRing(resolved.keys, resolved.masterKey);
+  const router = new Router(resolved);
+  const upstream = new Upstream(config.upstream);
+  const prices = options.prices ?? loadPriceTable({ overridesFile: config.pricing.overrides_file });
+  if (keyring.open) {
+    log.warn('NO API KEYS CONFIGURED: the proxy accepts every request without authentication. Set master_key and keys in the config.');
+  }
+
+  const llm = createLlmHandler({
+    instance,
+    keyring,
+    router,
+    upstream,
+    prices,
+    writer,
+    metrics,
+    logger: log,
+    clock,
+    maxBodyBytes: config.max_body_bytes,
+    userIdSalt: config.privacy.hash_user_ids ? resolved.userIdSalt : null,
+    redactKeys: config.privacy.redact_metadata_keys.map((k) => k.toLowerCase()),
+    budget: options.budget ?? null,
+  });
+
+  const routes = new Map<string, RouteHandler>();
+  for (const ep of API_ENDPOINTS) {
+    const recordEndpoint = `/v1${ep}`;
+    const handler: RouteHandler = (req, res) => llm(req, res, ep, recordEndpoint);
+    routes.set(`POST ${ep}`, handler);
+    routes.set(`POST /v1${ep}`, handler);
+  }
+  const models: RouteHandler = (req, res) => {
+    keyring.authenticate(req.headers);
+    const created = Math.floor(clock() / 1000);
+    sendJson(res, 200, {
+      object: 'list',
+      data: router.listModels().map((id) => ({ id, object: 'model', created, owned_by: 'tagspend' })),
+    });
+  };
+  routes.set('GET /models', models);
+  routes.set('GET /v1/models', models);
+  const live: RouteHandler = (_req, res) => sendJson(res, 200, { status: 'ok' });
+  routes.set('GET /health/liveliness', live);
+  routes.set('GET /health/liveness', live);
+  let stopping = false;
+  routes.set('GET /health/readiness', (_req, res) => {
+    const problems = [...(stopping ? ['shutting down'] : []), ...(options.readinessProblems?.() ?? [])];
+    sendJson(res, problems.length ? 503 : 200, { status: problems.length ? 'unavailable' : 'ready', instance, problems });
+  });
+  routes.set('GET /metrics', async (_req, res) => {
+    const text = await metrics.registry.metrics();
+    res.writeHead(200, { 'content-type': metrics.registry.contentType });
+    res.end(text);
+  });
+  for (const [k, h] of Object.entries(options.routes ?? {})) routes.set(k, h);
+
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    const q = req.url!.indexOf('?');
+    const path = q < 0 ? req.url! : req.url!.slice(0, q);
+    const handler = routes.get(`${req.method} ${path}`);
+    if (!handler) {
+      const other = [...routes.keys()].some((k) => k.endsWith(` ${path}`));
+      sendError(res, other ? new MethodNotAllowedError(`${req.method} is not allowed on ${path}`) : new NotFoundError(`No route for ${req.method} ${path}`));
+      return;
+    }
+    let result: Promise<void> | void;
+    try {
+      result = handler(req, res);
+    } catch (err) {
+      sendError(res, err);
+      return;
+    }
+    if (result) result.catch((err) => sendError(res, err));
+  });
+  server.headersTimeout = 60_000;
+  server.requestTimeout = 0; // long streams are legitimate; the upstream body timeout bounds silence
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? config.port, options.host ?? config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = options.host ?? config.host;
+  const url = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${port}`;
+  log.info({ url, instance, spool: spoolDir, providers: [...resolved.providers.keys()] }, 'tagspend proxy listening');
+
+  let closing: Promise<void> | null = null;
+  async function close(deadlineMs = config.spend_log.shutdown_deadline_seconds * 1000): Promise<void> {
+    closing ??= (async () => {
+      stopping = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), deadlineMs);
+      await closed;
+      clearTimeout(timer);
+      writer.close();
+      await upstream.close();
+      lock.release();
+    })();
+    return closing;
+  }
+
+  return { server, url, port, instance, writer, metrics, recovered, close };
+}

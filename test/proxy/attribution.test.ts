@@ -1,0 +1,80 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { attribute, redactMetadata } from '../../src/proxy/attribution.ts';
+import { InvalidAttributionError } from '../../src/errors.ts';
+
+const key = { tags: ['team:platform', 'app:a'], metadata: { cost_center: 'cc-7' } };
+
+test('tags merge in order metadata.tags, root tags, x-litellm-tags, x-tagspend-tags, key tags; first occurrence kept', () => {
+  const body: Record<string, unknown> = { model: 'm', metadata: { tags: ['app:a', 'env:prod'] }, tags: ['env:prod', 'tenant:acme'] };
+  const a = attribute(body, { 'x-litellm-tags': ' x:1 , ,app:a,y:2 ', 'x-tagspend-tags': 'z:3' }, key);
+  assert.deepEqual(a.tags, ['app:a', 'env:prod', 'tenant:acme', 'x:1', 'y:2', 'z:3', 'team:platform']);
+});
+
+test('proxy-only fields are removed from the body and an emptied metadata object disappears', () => {
+  const body: Record<string, unknown> = { model: 'm', metadata: { tags: ['a'], spend_logs_metadata: { p: 'q' } }, tags: ['b'] };
+  const a = attribute(body, {}, null);
+  assert.equal(a.bodyChanged, true);
+  assert.deepEqual(body, { model: 'm' });
+  const body2: Record<string, unknown> = { model: 'm', metadata: { tags: ['a'], other: 'kept' } };
+  attribute(body2, {}, null);
+  assert.deepEqual(body2, { model: 'm', metadata: { other: 'kept' } });
+});
+
+test('a body without attribution fields is left untouched', () => {
+  const body: Record<string, unknown> = { model: 'm', messages: [] };
+  const a = attribute(body, {}, null);
+  assert.equal(a.bodyChanged, false);
+  assert.deepEqual(a.tags, []);
+  assert.equal(a.user, null);
+});
+
+test('header metadata keys win over body keys and the key metadata wins over both', () => {
+  const body: Record<string, unknown> = { metadata: { spend_logs_metadata: { project: 'body', cost_center: 'client', n: 3 } } };
+  const a = attribute(body, { 'x-litellm-spend-logs-metadata': '{"project":"header","extra":true}' }, key);
+  assert.deepEqual(a.metadata, { project: 'header', cost_center: 'cc-7', n: '3', extra: 'true' });
+});
+
+test('end user: x-litellm-end-user-id beats x-litellm-customer-id beats body user', () => {
+  assert.equal(attribute({ user: 'u-body' }, {}, null).user, 'u-body');
+  assert.equal(attribute({ user: 'u-body' }, { 'x-litellm-customer-id': 'u-cust' }, null).user, 'u-cust');
+  assert.equal(
+    attribute({ user: 'u-body' }, { 'x-litellm-customer-id': 'u-cust', 'x-litellm-end-user-id': 'u-end' }, null).user,
+    'u-end',
+  );
+});
+
+test('the key tags are always present even when the client sends none', () => {
+  assert.deepEqual(attribute({}, {}, key).tags, ['team:platform', 'app:a']);
+});
+
+for (const [name, body, headers, pattern] of [
+  ['tags that are not an array', { tags: 'app:x' }, {}, /tags must be an array/],
+  ['metadata.tags that are not an array', { metadata: { tags: { a: 1 } } }, {}, /metadata.tags must be an array/],
+  ['a non-string tag', { tags: ['ok', 5] }, {}, /must be a string/],
+  ['65 tags', { tags: Array.from({ length: 65 }, (_, i) => `t:${i}`) }, {}, /too many tags: 65/],
+  ['a 300-character tag', { tags: ['x'.repeat(300)] }, {}, /longer than 256/],
+  ['a tag with a control character', { tags: ['app:\u0007bell'] }, {}, /control characters/],
+  ['a metadata header that is not JSON', {}, { 'x-litellm-spend-logs-metadata': 'project=x' }, /must be a JSON object/],
+  ['a metadata header that is a JSON array', {}, { 'x-litellm-spend-logs-metadata': '[1,2]' }, /must be a JSON object/],
+  ['metadata over 8 KiB', { metadata: { spend_logs_metadata: { big: 'x'.repeat(9000) } } }, {}, /at most 8192/],
+  ['a non-string user', { user: 42 }, {}, /user must be a string/],
+] as const) {
+  test(`rejects ${name} with an invalid_request_error`, () => {
+    assert.throws(
+      () => attribute(structuredClone(body) as Record<string, unknown>, headers as Record<string, string>, null),
+      (err: unknown) => err instanceof InvalidAttributionError && err.status === 400 && pattern.test(err.message),
+    );
+  });
+}
+
+test('64 tags after deduplication are accepted', () => {
+  const tags = Array.from({ length: 64 }, (_, i) => `t:${i}`);
+  assert.equal(attribute({ tags: [...tags, 't:0'] }, {}, null).tags.length, 64);
+});
+
+test('metadata under secret-looking keys is redacted', () => {
+  const m = { api_key: 'sk-123', Session_Token: 'abc', db_password: 'pw', client_secret: 's', project: 'p' };
+  redactMetadata(m, ['key', 'secret', 'token', 'password']);
+  assert.deepEqual(m, { api_key: '[REDACTED]', Session_Token: '[REDACTED]', db_password: '[REDACTED]', client_secret: '[REDACTED]', project: 'p' });
+});
