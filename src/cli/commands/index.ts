@@ -1,8 +1,10 @@
 // Registry of CLI commands: one module per command.
 import type { CommandModule } from 'yargs';
 import { proxyCommand } from './proxy.ts';
+import { mockUpstreamCommand } from './mock-upstream.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
   proxyCommand,
+  mockUpstreamCommand,
 ];

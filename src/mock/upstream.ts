@@ -1,0 +1,300 @@
+// A simulated OpenAI-compatible provider for tests, the demo and benchmarks. Plain node:http and
+// as little parsing as the answer needs, because benchmarks measure the proxy in front of it.
+// Answers are deterministic (usage rules in ./usage.ts); failures are injected on request:
+//   model `error-<status>` or header `x-mock-error: <status>`  -> that status, OpenAI error body
+//   body `mock_latency_ms` / header `x-mock-latency-ms`         -> delay before answering
+//   body `mock_chunk_delay_ms`                                  -> delay between stream frames
+//   body `mock_abort_after_chunks: N`                           -> socket destroyed after N frames
+//                                                                  (non-stream or N=0: before any byte)
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  InvalidJsonError,
+  InvalidRequestError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  toOpenAIError,
+} from '../errors.ts';
+import {
+  chatChunks,
+  chatCompletion,
+  embeddings,
+  injectedError,
+  model,
+  MODELS_BODY,
+  responsesEvents,
+  responsesResponse,
+  textCompletion,
+  textCompletionChunks,
+  type Reply,
+} from './payloads.ts';
+import { datedModel, intField, usageFor, type MockEndpoint } from './usage.ts';
+
+export interface MockUpstreamOptions {
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** Delay before every answer unless the request names its own. */
+  latencyMs?: number;
+  /** Delay between stream frames unless the request names its own. */
+  chunkDelayMs?: number;
+  /** Milliseconds since the epoch, for `created` fields. */
+  clock?: () => number;
+}
+
+export interface RecordedRequest {
+  /** The request target as received, query string included. */
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** Parsed JSON body; the raw text when it was not JSON; null for GET. */
+  body: unknown;
+}
+
+export interface MockUpstream {
+  /** Base URL including `/v1`, e.g. http://127.0.0.1:PORT/v1. */
+  readonly url: string;
+  readonly port: number;
+  /** Requests received so far. */
+  readonly requests: number;
+  readonly lastRequest: RecordedRequest | null;
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+const POST_ROUTES: Record<string, MockEndpoint> = {
+  '/chat/completions': 'chat',
+  '/completions': 'completions',
+  '/embeddings': 'embeddings',
+  '/responses': 'responses',
+};
+
+type Body = Record<string, unknown>;
+
+/** Path without query string and without the optional `/v1` prefix. */
+function routeOf(url: string): string {
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  return path === '/v1' || path.startsWith('/v1/') ? path.slice(3) : path;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let ended = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      // Keep draining so the 413 can still be delivered on this connection.
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () => {
+      ended = true;
+      if (size > MAX_BODY_BYTES) reject(new PayloadTooLargeError(`request body is larger than ${MAX_BODY_BYTES} bytes`));
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    });
+    req.on('error', reject);
+    req.on('close', () => {
+      if (!ended) reject(new Error('client closed the request'));
+    });
+  });
+}
+
+function headerInt(headers: IncomingHttpHeaders, name: string): number | undefined {
+  const raw = headers[name];
+  if (typeof raw !== 'string') return undefined;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < 0) {
+    throw new InvalidRequestError(`header ${name} must be a non-negative integer`, { param: name });
+  }
+  return n;
+}
+
+/** Resolves true after `ms`, or false as soon as the response is closed (client gone, server closing). */
+function wait(ms: number, res: ServerResponse): Promise<boolean> {
+  return new Promise((resolve) => {
+    const onClose = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      res.off('close', onClose);
+      resolve(true);
+    }, ms);
+    res.once('close', onClose);
+  });
+}
+
+function drained(res: ServerResponse): Promise<boolean> {
+  return new Promise((resolve) => {
+    const onDrain = () => {
+      res.off('close', onClose);
+      resolve(true);
+    };
+    const onClose = () => {
+      res.off('drain', onDrain);
+      resolve(false);
+    };
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, json: string, requestId: string, extra?: Record<string, string>): void {
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(json),
+    'x-request-id': requestId,
+    ...extra,
+  });
+  res.end(json);
+}
+
+/** Writes each frame as its own write so pass-through can be observed chunk by chunk. */
+async function sendStream(res: ServerResponse, frames: Iterable<string>, requestId: string, delayMs: number, abortAfter: number | undefined): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': requestId });
+  let sent = 0;
+  for (const frame of frames) {
+    if (res.destroyed) return;
+    if (delayMs > 0 && sent > 0 && !(await wait(delayMs, res))) return;
+    sent++;
+    if (sent === abortAfter) {
+      // Destroy only once the frame reached the socket, so the client sees N frames and then a cut.
+      res.write(frame, () => res.destroy());
+      return;
+    }
+    if (!res.write(frame) && !(await drained(res))) return;
+  }
+  res.end();
+}
+
+function injectedStatus(headers: IncomingHttpHeaders, body: Body | null): number | undefined {
+  const header = headers['x-mock-error'];
+  let raw: string | undefined = typeof header === 'string' ? header : undefined;
+  if (raw === undefined && body !== null && typeof body.model === 'string' && body.model.startsWith('error-')) {
+    raw = body.model.slice('error-'.length);
+  }
+  if (raw === undefined) return undefined;
+  const status = Number(raw);
+  if (!Number.isInteger(status) || status < 400 || status > 599) {
+    throw new InvalidRequestError(`mock error status must be 400-599, got ${JSON.stringify(raw)}`, { param: 'x-mock-error' });
+  }
+  return status;
+}
+
+export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise<MockUpstream> {
+  const host = opts.host ?? '127.0.0.1';
+  const defaultLatency = opts.latencyMs ?? 0;
+  const defaultChunkDelay = opts.chunkDelayMs ?? 0;
+  const clock = opts.clock ?? Date.now;
+  const state = { url: '', port: 0, requests: 0, lastRequest: null as RecordedRequest | null, close };
+
+  async function serve(req: IncomingMessage, res: ServerResponse, seq: number): Promise<void> {
+    const requestId = `req_mock${seq}`;
+    const route = routeOf(req.url ?? '/');
+    const endpoint = POST_ROUTES[route];
+    const isModels = route === '/models' || route.startsWith('/models/');
+    if (endpoint === undefined && !isModels) throw new NotFoundError(`unknown path ${route}`);
+    if (req.method !== (isModels ? 'GET' : 'POST')) throw new MethodNotAllowedError(`${req.method} is not allowed on ${route}`);
+
+    let body: Body | null = null;
+    if (endpoint !== undefined) {
+      const raw = (await readBody(req)).toString('utf8');
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(raw);
+      } catch (err) {
+        state.lastRequest = { path: req.url ?? '/', headers: req.headers, body: raw };
+        throw new InvalidJsonError('We could not parse the JSON body of your request.', { cause: err });
+      }
+      state.lastRequest = { path: req.url ?? '/', headers: req.headers, body: parsed };
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        throw new InvalidRequestError('the request body must be a JSON object');
+      }
+      body = parsed as Body;
+    } else {
+      state.lastRequest = { path: req.url ?? '/', headers: req.headers, body: null };
+    }
+
+    const latency = (body && intField(body, 'mock_latency_ms')) ?? headerInt(req.headers, 'x-mock-latency-ms') ?? defaultLatency;
+    if (latency > 0 && !(await wait(latency, res))) return;
+
+    const status = injectedStatus(req.headers, body);
+    if (status !== undefined) {
+      sendJson(res, status, JSON.stringify(injectedError(status)), requestId, status === 429 ? { 'retry-after': '1' } : undefined);
+      return;
+    }
+
+    if (body === null || endpoint === undefined) {
+      sendJson(res, 200, route === '/models' ? MODELS_BODY : JSON.stringify(model(decodeURIComponent(route.slice('/models/'.length)))), requestId);
+      return;
+    }
+
+    if (typeof body.model !== 'string' || body.model === '') {
+      throw new InvalidRequestError('you must provide a model parameter', { param: 'model' });
+    }
+    const { usage, limited } = usageFor(endpoint, body);
+    const streamOptions = body.stream_options as { include_usage?: unknown } | null | undefined;
+    const reply: Reply = {
+      id: endpoint === 'chat' ? `chatcmpl-mock${seq}` : endpoint === 'completions' ? `cmpl-mock${seq}` : `mock${seq}`,
+      created: Math.floor(clock() / 1000),
+      model: datedModel(body.model),
+      usage,
+      finishReason: limited ? 'length' : 'stop',
+      includeUsage: streamOptions?.include_usage === true,
+    };
+    const abortAfter = intField(body, 'mock_abort_after_chunks');
+    const chunkDelay = intField(body, 'mock_chunk_delay_ms') ?? defaultChunkDelay;
+    const stream = body.stream === true && endpoint !== 'embeddings';
+
+    if (abortAfter !== undefined && (!stream || abortAfter === 0)) {
+      res.destroy();
+      return;
+    }
+    if (stream) {
+      const frames = endpoint === 'chat' ? chatChunks(reply) : endpoint === 'completions' ? textCompletionChunks(reply) : responsesEvents(reply);
+      await sendStream(res, frames, requestId, chunkDelay, abortAfter);
+      return;
+    }
+    let out: unknown;
+    if (endpoint === 'chat') out = chatCompletion(reply);
+    else if (endpoint === 'completions') out = textCompletion(reply);
+    else if (endpoint === 'responses') out = responsesResponse(reply);
+    else out = embeddings(reply, body.input, intField(body, 'dimensions', 1) ?? 8, body.encoding_format === 'base64');
+    sendJson(res, 200, JSON.stringify(out), requestId);
+  }
+
+  const server = createServer((req, res) => {
+    const seq = ++state.requests;
+    serve(req, res, seq).catch((err: unknown) => {
+      if (res.headersSent || res.destroyed) {
+        res.destroy();
+        return;
+      }
+      const { status, body } = toOpenAIError(err);
+      sendJson(res, status, JSON.stringify(body), `req_mock${seq}`);
+    });
+  });
+
+  let closing: Promise<void> | null = null;
+  function close(): Promise<void> {
+    closing ??= new Promise<void>((resolve, reject) => {
+      server.close((err) => (err ? reject(err) : resolve()));
+      // Keep-alive sockets (idle or mid-stream) would otherwise hold close() open.
+      server.closeAllConnections();
+    });
+    return closing;
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  state.port = (server.address() as AddressInfo).port;
+  state.url = `http://${host.includes(':') ? `[${host}]` : host}:${state.port}/v1`;
+  return state;
+}
