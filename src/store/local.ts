@@ -1,12 +1,13 @@
 // The embedded object store: a plain directory. Writes land in `<root>/.tmp/` first, are fsynced,
 // then renamed into place, so a reader (or a crash) never sees a partial object.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, type Stats } from 'node:fs';
+import { createWriteStream, type Stats } from 'node:fs';
 import { copyFile, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { StoreError, StoreIntegrityError, StoreKeyError, StoreUnavailableError } from '../errors.ts';
+import { StoreError, StoreKeyError, StoreUnavailableError } from '../errors.ts';
+import { checkMd5, md5Base64, md5OfFile } from './digest.ts';
 import { assertValidKey, assertValidPrefix, compareKeys } from './keys.ts';
 import type { GetResult, ObjectInfo, ObjectStore, PutOptions } from './types.ts';
 
@@ -31,7 +32,7 @@ export class LocalStore implements ObjectStore {
     const data = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const target = this.#path(key);
     if (options.contentMd5 !== undefined) {
-      checkMd5(key, options.contentMd5, createHash('md5').update(data).digest('base64'));
+      checkMd5(key, options.contentMd5, md5Base64(data));
     }
     return this.#commit(key, target, async (tmp) => {
       const fh = await open(tmp, 'wx');
@@ -199,18 +200,6 @@ function etagOf(st: Stats): string {
 
 function infoOf(key: string, st: Stats): ObjectInfo {
   return { key, size: st.size, etag: etagOf(st), lastModified: st.mtime };
-}
-
-function checkMd5(key: string, expected: string, actual: string): void {
-  if (expected !== actual) {
-    throw new StoreIntegrityError(`put ${key}: content MD5 ${actual} does not match the expected ${expected}`);
-  }
-}
-
-async function md5OfFile(path: string): Promise<string> {
-  const hash = createHash('md5');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('base64');
 }
 
 async function openIfExists(path: string, what: string) {
