@@ -89,6 +89,7 @@ export class LocalStore implements ObjectStore {
       await pipeline(fh.createReadStream({ autoClose: false, start: 0 }), createWriteStream(path));
       return true;
     } catch (err) {
+      await rm(path, { force: true }); // never leave a truncated copy behind
       throw storeFailure(err, `get ${key} to ${path}`);
     } finally {
       await fh.close();

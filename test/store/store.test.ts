@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -202,6 +204,22 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>, 
       }
     });
 
+    test('readers racing concurrent rewrites of one key only ever see a complete version', async () => {
+      const key = `${fresh()}control/blocklist.json`;
+      const bodies = Array.from({ length: 8 }, (_, i) => JSON.stringify({ version: i, pad: String(i).repeat(20_000) }));
+      await store.put(key, bodies[0]!);
+      const seen = new Set<string>();
+      const reads = Array.from({ length: 16 }, async () => {
+        const got = await store.get(key);
+        assert.ok(got && 'body' in got);
+        seen.add(got.body.toString());
+      });
+      await Promise.all([...bodies.map((b) => store.put(key, b)), ...reads]);
+      for (const body of seen) assert.ok(bodies.includes(body), 'a read returned a partial or mixed body');
+      const last = await store.get(key);
+      assert.ok(last && 'body' in last && bodies.includes(last.body.toString()));
+    });
+
     test('keys that climb out of the root or are not relative paths are rejected', async () => {
       for (const key of ['../escape.json', 'a/../../escape.json', 'a/..', '/abs.json', 'a//b', './a', '', 'a\\..\\b']) {
         await assert.rejects(store.put(key, 'x'), (err: unknown) => err instanceof StoreKeyError && err.code === 'STORE_INVALID_KEY', key);
@@ -273,6 +291,58 @@ describe('s3 store outage', () => {
       await store.close();
       await server.close();
     }
+  });
+});
+
+describe('s3 store error mapping', () => {
+  // A bare HTTP server that answers every request with one S3 error: cheap to start, exact to control.
+  async function withErrorServer(status: number, code: string, run: (store: S3Store) => Promise<void>) {
+    const server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(status, { 'content-type': 'application/xml' });
+      res.end(req.method === 'HEAD' ? undefined : `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected</Message></Error>`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const store = new S3Store('s3://bucket/p', { ...s3TestOptions(`http://127.0.0.1:${port}`), credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    try {
+      await run(store);
+    } finally {
+      await store.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }
+
+  test('a server answering 500 fails every operation as STORE_UNAVAILABLE, keeping the cause', async () => {
+    await withErrorServer(500, 'InternalError', async (store) => {
+      const ops: [string, () => Promise<unknown>][] = [
+        ['put', () => store.put('k', 'x')],
+        ['get', () => store.get('k')],
+        ['head', () => store.head('k')],
+        ['list', () => collect(store.list(''))],
+        ['delete', () => store.delete('k')],
+      ];
+      for (const [name, op] of ops) {
+        await assert.rejects(op(), (err: unknown) => {
+          assert.ok(err instanceof StoreUnavailableError, `${name}: ${String(err)}`);
+          assert.equal(err.code, 'STORE_UNAVAILABLE');
+          assert.ok(err.cause instanceof Error);
+          return true;
+        });
+      }
+    });
+  });
+
+  test('a refusal such as 403 AccessDenied is a STORE_ERROR, not a retryable outage', async () => {
+    await withErrorServer(403, 'AccessDenied', async (store) => {
+      await assert.rejects(store.put('k', 'x'), (err: unknown) => {
+        assert.ok(err instanceof StoreError && !(err instanceof StoreUnavailableError), String(err));
+        assert.equal(err.code, 'STORE_ERROR');
+        assert.match(err.message, /AccessDenied/);
+        return true;
+      });
+    });
   });
 });
 
