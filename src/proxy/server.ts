@@ -7,8 +7,11 @@ import type { ResolvedConfig } from '../config/load.ts';
 import { MethodNotAllowedError, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { loadPriceTable, type PriceTable } from '../spend/pricing.ts';
+import type { Shipper } from '../spend/shipper.ts';
+import { configuredShipper, openConfiguredStore } from '../spend/shipping.ts';
 import { acquireSpoolLock } from '../spend/spool-lock.ts';
 import { recoverSpool, SpendWriter, type ClosedSegment } from '../spend/writer.ts';
+import type { ObjectStore } from '../store/types.ts';
 import { KeyRing } from './auth.ts';
 import { sendError, sendJson } from './http.ts';
 import { createLlmHandler, type BudgetGate } from './llm.ts';
@@ -33,6 +36,10 @@ export interface ProxyOptions {
   /** Readiness problems from other components (e.g. the shipper's backlog); empty = ready. */
   readinessProblems?: () => string[];
   defaultMetrics?: boolean;
+  /** Store for shipped segments; default: opened from the config (store.url). An injected store is left open. */
+  store?: ObjectStore;
+  /** false: segments stay in the spool (logging only; `tagspend ship` can ship them later). */
+  ship?: boolean;
 }
 
 export interface RunningProxy {
@@ -44,6 +51,8 @@ export interface RunningProxy {
   metrics: ProxyMetrics;
   /** Recovered leftovers from an earlier process (closed, ready to ship). */
   recovered: ClosedSegment[];
+  /** Ships closed segments to the store; null when started with `ship: false`. */
+  shipper: Shipper | null;
   /** Stops accepting, waits for in-flight requests (up to the deadline), closes the segment. */
   close(deadlineMs?: number): Promise<void>;
 }
@@ -73,6 +82,7 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
   });
   if (options.onSegment) writer.on('segment', options.onSegment);
   const metrics = new ProxyMetrics({ defaultMetrics: options.defaultMetrics ?? false });
+  const shipping = options.ship === false ? null : startShipping(resolved, spoolDir, writer, metrics, options);
   const keyring = new KeyRing(resolved.keys, resolved.masterKey);
   const router = new Router(resolved);
   const upstream = new Upstream(config.upstream);
@@ -119,10 +129,15 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
   routes.set('GET /health/liveness', live);
   let stopping = false;
   routes.set('GET /health/readiness', (_req, res) => {
-    const problems = [...(stopping ? ['shutting down'] : []), ...(options.readinessProblems?.() ?? [])];
+    const problems = [
+      ...(stopping ? ['shutting down'] : []),
+      ...(shipping?.shipper.readinessProblems() ?? []),
+      ...(options.readinessProblems?.() ?? []),
+    ];
     sendJson(res, problems.length ? 503 : 200, { status: problems.length ? 'unavailable' : 'ready', instance, problems });
   });
   routes.set('GET /metrics', async (_req, res) => {
+    shipping?.shipper.refreshGauges(); // the oldest segment's age grows between changes
     const text = await metrics.registry.metrics();
     res.writeHead(200, { 'content-type': metrics.registry.contentType });
     res.end(text);
@@ -165,6 +180,7 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
   let closing: Promise<void> | null = null;
   async function close(deadlineMs = config.spend_log.shutdown_deadline_seconds * 1000): Promise<void> {
     closing ??= (async () => {
+      const started = Date.now();
       stopping = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
@@ -172,11 +188,32 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
       await closed;
       clearTimeout(timer);
       writer.close();
+      if (shipping) {
+        // Shipping gets what the requests left of the deadline, and at least one attempt.
+        await shipping.shipper.drain(Math.max(500, deadlineMs - (Date.now() - started)));
+        if (shipping.ownStore) await shipping.store.close().catch(() => {});
+      }
       await upstream.close();
       lock.release();
     })();
     return closing;
   }
 
-  return { server, url, port, instance, writer, metrics, recovered, close };
+  return { server, url, port, instance, writer, metrics, recovered, shipper: shipping?.shipper ?? null, close };
+}
+
+/** Ships every segment left in the spool by an earlier process, then each one the writer closes. */
+function startShipping(
+  resolved: ResolvedConfig,
+  spoolDir: string,
+  writer: SpendWriter,
+  metrics: ProxyMetrics,
+  options: ProxyOptions,
+): { shipper: Shipper; store: ObjectStore; ownStore: boolean } {
+  const store = options.store ?? openConfiguredStore(resolved);
+  const shipper = configuredShipper(resolved, store, options.logger, { metrics, ...(options.clock ? { clock: options.clock } : {}) });
+  // The scan runs before the first request can close a segment, so nothing is queued twice.
+  shipper.enqueueSpool(spoolDir);
+  writer.on('segment', shipper.enqueue);
+  return { shipper, store, ownStore: options.store === undefined };
 }
