@@ -1,6 +1,6 @@
 // One process per spool directory: crash recovery closes every segment it finds left
 // active, which is only safe when no other live process is still writing them.
-import { openSync, readFileSync, unlinkSync, writeFileSync, closeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TagspendError } from '../errors.ts';
 
@@ -19,6 +19,7 @@ function alive(pid: number): boolean {
 
 /** Takes the spool lock (a pid file); a lock left by a dead process is taken over. */
 export function acquireSpoolLock(spoolDir: string): { release(): void } {
+  mkdirSync(spoolDir, { recursive: true });
   const path = join(spoolDir, '.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
