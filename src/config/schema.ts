@@ -101,6 +101,44 @@ export const configSchema = z.strictObject({
       overrides_file: z.string().optional(),
     })
     .prefault({}),
+
+  /** The reconciliation jobs (docs/jobs.md). Relative paths resolve against data_dir. */
+  jobs: z
+    .strictObject({
+      /** The DuckDB file the jobs write; default `<data_dir>/tagspend.duckdb`. */
+      db_file: z.string().optional(),
+      /** Read-only copy published after each run; default `<data_dir>/tagspend-snapshot.duckdb`. */
+      snapshot_file: z.string().optional(),
+      /** Where the daily report is written; default `<data_dir>/reports`. */
+      report_dir: z.string().optional(),
+      schedules: z
+        .strictObject({
+          /** Incremental reconcile (ingest recent objects, re-price, rollup). */
+          reconcile: z.string().default('*/5 * * * *'),
+          /** Full reconcile (list every object) followed by the daily report. */
+          full: z.string().default('0 2 * * *'),
+        })
+        .prefault({}),
+      download_concurrency: z.number().int().min(1).max(64).default(4),
+      /** Objects and compressed bytes loaded per transaction. */
+      batch_max_objects: z.number().int().min(1).default(32),
+      batch_max_bytes: z.number().int().positive().default(128 * 1024 * 1024),
+      /** Incremental runs list only partitions from this many days back; full runs list everything. */
+      ingest_lookback_days: z.number().int().min(0).default(2),
+      /** How long a run waits for another process that holds the DuckDB file; 0 fails at once. */
+      lock_wait_seconds: z.number().min(0).default(0),
+      /** DuckDB memory_limit for job runs (it spills to disk beyond it). */
+      memory_limit: z.string().default('1GB'),
+      /** DuckDB worker threads; default all cores. */
+      threads: z.number().int().min(1).optional(),
+      daily_report: z
+        .strictObject({
+          by: z.array(z.string().min(1)).default(['tag', 'model', 'key']),
+          formats: z.array(z.enum(['csv', 'json', 'md'])).default(['md', 'csv']),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
