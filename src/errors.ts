@@ -145,6 +145,23 @@ export class StoreIntegrityError extends StoreError {
   override readonly code = 'STORE_INTEGRITY';
 }
 
+/** Another process (or another job in this one) holds the DuckDB file for writing. */
+export class DatabaseLockedError extends TagspendError {
+  override readonly code = 'DB_LOCKED';
+  override readonly status = 503;
+}
+
+/** The DuckDB file or its read-only snapshot does not exist yet. */
+export class DatabaseMissingError extends TagspendError {
+  override readonly code = 'DB_MISSING';
+  override readonly status = 404;
+}
+
+/** A job run failed; `cause` holds the underlying error. */
+export class JobError extends TagspendError {
+  override readonly code = 'JOB_FAILED';
+}
+
 export function toOpenAIError(err: unknown): { status: number; body: OpenAIErrorBody } {
   if (err instanceof TagspendError) {
     const code = err instanceof UpstreamError ? err.upstreamCode : err.code.toLowerCase();
