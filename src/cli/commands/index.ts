@@ -2,9 +2,11 @@
 import type { CommandModule } from 'yargs';
 import { proxyCommand } from './proxy.ts';
 import { mockUpstreamCommand } from './mock-upstream.ts';
+import { shipCommand } from './ship.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
   proxyCommand,
   mockUpstreamCommand,
+  shipCommand,
 ];
