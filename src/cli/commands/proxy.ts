@@ -1,4 +1,5 @@
 // `tagspend proxy`: run the gateway until SIGTERM/SIGINT, then shut down gracefully.
+import { renameSync, writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { startProxy } from '../../proxy/server.ts';
 import { commandContext } from '../context.ts';
@@ -9,6 +10,7 @@ interface Args {
   host?: string;
   'data-dir'?: string;
   store?: string;
+  'port-file'?: string;
 }
 
 export const proxyCommand: CommandModule<object, Args> = {
@@ -19,7 +21,8 @@ export const proxyCommand: CommandModule<object, Args> = {
       .option('port', { type: 'number', describe: 'Listen port (TAGSPEND_PORT)' })
       .option('host', { type: 'string', describe: 'Listen address (TAGSPEND_HOST)' })
       .option('data-dir', { type: 'string', describe: 'Local data directory (TAGSPEND_DATA_DIR)' })
-      .option('store', { type: 'string', describe: 'Object store URL: file://dir or s3://bucket/prefix (TAGSPEND_STORE__URL)' }) as never,
+      .option('store', { type: 'string', describe: 'Object store URL: file://dir or s3://bucket/prefix (TAGSPEND_STORE__URL)' })
+      .option('port-file', { type: 'string', describe: 'Write the bound port to this file once listening (useful with --port 0)' }) as never,
   handler: async (argv) => {
     const { resolved, logger } = commandContext(argv, {
       port: argv.port,
@@ -28,6 +31,12 @@ export const proxyCommand: CommandModule<object, Args> = {
       store: { url: argv.store },
     });
     const proxy = await startProxy(resolved, { logger, defaultMetrics: true });
+    if (argv['port-file']) {
+      // Renamed into place so a reader polling for the file never sees it half written.
+      const tmp = `${argv['port-file']}.${process.pid}.tmp`;
+      writeFileSync(tmp, `${proxy.port}\n`);
+      renameSync(tmp, argv['port-file']);
+    }
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         logger.info({ signal }, 'shutting down: finishing in-flight requests');
