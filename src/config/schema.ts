@@ -63,6 +63,8 @@ export const configSchema = z.strictObject({
       /** Keep shipped segments in `<data_dir>/shipped` instead of deleting them. */
       keep_shipped: z.boolean().default(false),
       backlog_warn_bytes: z.number().int().positive().default(1024 * 1024 * 1024),
+      /** Longest wait between two upload attempts while the store is failing (retries never stop). */
+      ship_retry_max_seconds: z.number().positive().default(30),
       shutdown_deadline_seconds: z.number().positive().default(30),
     })
     .prefault({}),

@@ -4,6 +4,7 @@ import type { ResolvedConfig } from '../config/load.ts';
 import type { Logger } from '../log.ts';
 import { openStore } from '../store/open.ts';
 import type { ObjectStore } from '../store/types.ts';
+import { DEFAULT_BACKOFF } from './backoff.ts';
 import { Shipper, type ShipperMetrics } from './shipper.ts';
 
 /** The store named by `store.url` with the `store.s3` connection settings. */
@@ -33,6 +34,7 @@ export function configuredShipper(
     logger: logger.child({ component: 'shipper' }),
     shippedDir: spend_log.keep_shipped ? shippedDirOf(resolved) : null,
     backlogWarnBytes: spend_log.backlog_warn_bytes,
+    backoff: { baseMs: Math.min(DEFAULT_BACKOFF.baseMs, spend_log.ship_retry_max_seconds * 1000), capMs: spend_log.ship_retry_max_seconds * 1000 },
     ...extra,
   });
 }
