@@ -1,7 +1,7 @@
 // Response bodies and SSE frames of the mock upstream, in the shapes OpenAI sends. Pure: every
 // value comes from the Reply, so the same request always produces the same bytes. Stream frames
 // are produced lazily, one string per SSE event, so the server can write them one at a time.
-import { chatUsage, embeddingsUsage, generatedText, responsesUsage, wordPiece, type MockUsage } from './usage.ts';
+import { embeddingsUsage, generatedText, responsesUsage, wordPiece, type MockUsage } from './usage.ts';
 
 export interface Reply {
   id: string;
@@ -21,24 +21,23 @@ function dataFrame(json: string): string {
   return `data: ${json}\n\n`;
 }
 
-export function chatCompletion(r: Reply) {
-  return {
-    id: r.id,
-    object: 'chat.completion',
-    created: r.created,
-    model: r.model,
-    choices: [
-      {
-        index: 0,
-        message: { role: 'assistant', content: generatedText(r.usage.completionTokens), refusal: null, annotations: [] },
-        logprobs: null,
-        finish_reason: r.finishReason,
-      },
-    ],
-    usage: chatUsage(r.usage),
-    service_tier: 'default',
-    system_fingerprint: 'fp_mock',
-  };
+// The chat answers are the benchmark hot path: built as strings, not objects run through
+// JSON.stringify, which was the largest cost per request. Only the model id is caller-supplied.
+function chatUsageJson(u: MockUsage): string {
+  return (
+    `{"prompt_tokens":${u.promptTokens},"completion_tokens":${u.completionTokens},"total_tokens":${u.promptTokens + u.completionTokens},` +
+    `"prompt_tokens_details":{"cached_tokens":${u.cachedTokens},"audio_tokens":0},` +
+    `"completion_tokens_details":{"reasoning_tokens":${u.reasoningTokens},"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`
+  );
+}
+
+export function chatCompletionJson(r: Reply): string {
+  const message = `{"role":"assistant","content":${JSON.stringify(generatedText(r.usage.completionTokens))},"refusal":null,"annotations":[]}`;
+  return (
+    `{"id":${JSON.stringify(r.id)},"object":"chat.completion","created":${r.created},"model":${JSON.stringify(r.model)},` +
+    `"choices":[{"index":0,"message":${message},"logprobs":null,"finish_reason":"${r.finishReason}"}],` +
+    `"usage":${chatUsageJson(r.usage)},"service_tier":"default","system_fingerprint":"fp_mock"}`
+  );
 }
 
 /** One chunk per word (the first also carries the role), a finish chunk, the usage chunk only when asked, [DONE]. */
@@ -51,7 +50,7 @@ export function* chatChunks(r: Reply): Generator<string> {
     yield dataFrame(`${head}[{"index":0,"delta":${delta},"logprobs":null,"finish_reason":null}]${tail}`);
   }
   yield dataFrame(`${head}[{"index":0,"delta":{},"logprobs":null,"finish_reason":"${r.finishReason}"}]${tail}`);
-  if (r.includeUsage) yield dataFrame(`${head}[],"usage":${JSON.stringify(chatUsage(r.usage))}}`);
+  if (r.includeUsage) yield dataFrame(`${head}[],"usage":${chatUsageJson(r.usage)}}`);
   yield DONE_FRAME;
 }
 

@@ -8,17 +8,11 @@
 //                                                                  (non-stream or N=0: before any byte)
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  InvalidJsonError,
-  InvalidRequestError,
-  MethodNotAllowedError,
-  NotFoundError,
-  PayloadTooLargeError,
-  toOpenAIError,
-} from '../errors.ts';
+import { InvalidJsonError, InvalidRequestError, MethodNotAllowedError, NotFoundError, toOpenAIError } from '../errors.ts';
+import { readBody, sendJson, sendStream, wait } from './http.ts';
 import {
   chatChunks,
-  chatCompletion,
+  chatCompletionJson,
   embeddings,
   injectedError,
   model,
@@ -61,8 +55,6 @@ export interface MockUpstream {
   close(): Promise<void>;
 }
 
-const MAX_BODY_BYTES = 32 * 1024 * 1024;
-
 const POST_ROUTES: Record<string, MockEndpoint> = {
   '/chat/completions': 'chat',
   '/completions': 'completions',
@@ -79,28 +71,6 @@ function routeOf(url: string): string {
   return path === '/v1' || path.startsWith('/v1/') ? path.slice(3) : path;
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let ended = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      // Keep draining so the 413 can still be delivered on this connection.
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => {
-      ended = true;
-      if (size > MAX_BODY_BYTES) reject(new PayloadTooLargeError(`request body is larger than ${MAX_BODY_BYTES} bytes`));
-      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-    });
-    req.on('error', reject);
-    req.on('close', () => {
-      if (!ended) reject(new Error('client closed the request'));
-    });
-  });
-}
-
 function headerInt(headers: IncomingHttpHeaders, name: string): number | undefined {
   const raw = headers[name];
   if (typeof raw !== 'string') return undefined;
@@ -109,64 +79,6 @@ function headerInt(headers: IncomingHttpHeaders, name: string): number | undefin
     throw new InvalidRequestError(`header ${name} must be a non-negative integer`, { param: name });
   }
   return n;
-}
-
-/** Resolves true after `ms`, or false as soon as the response is closed (client gone, server closing). */
-function wait(ms: number, res: ServerResponse): Promise<boolean> {
-  return new Promise((resolve) => {
-    const onClose = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      res.off('close', onClose);
-      resolve(true);
-    }, ms);
-    res.once('close', onClose);
-  });
-}
-
-function drained(res: ServerResponse): Promise<boolean> {
-  return new Promise((resolve) => {
-    const onDrain = () => {
-      res.off('close', onClose);
-      resolve(true);
-    };
-    const onClose = () => {
-      res.off('drain', onDrain);
-      resolve(false);
-    };
-    res.once('drain', onDrain);
-    res.once('close', onClose);
-  });
-}
-
-function sendJson(res: ServerResponse, status: number, json: string, requestId: string, extra?: Record<string, string>): void {
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(json),
-    'x-request-id': requestId,
-    ...extra,
-  });
-  res.end(json);
-}
-
-/** Writes each frame as its own write so pass-through can be observed chunk by chunk. */
-async function sendStream(res: ServerResponse, frames: Iterable<string>, requestId: string, delayMs: number, abortAfter: number | undefined): Promise<void> {
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': requestId });
-  let sent = 0;
-  for (const frame of frames) {
-    if (res.destroyed) return;
-    if (delayMs > 0 && sent > 0 && !(await wait(delayMs, res))) return;
-    sent++;
-    if (sent === abortAfter) {
-      // Destroy only once the frame reached the socket, so the client sees N frames and then a cut.
-      res.write(frame, () => res.destroy());
-      return;
-    }
-    if (!res.write(frame) && !(await drained(res))) return;
-  }
-  res.end();
 }
 
 function injectedStatus(headers: IncomingHttpHeaders, body: Body | null): number | undefined {
@@ -257,12 +169,12 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
       await sendStream(res, frames, requestId, chunkDelay, abortAfter);
       return;
     }
-    let out: unknown;
-    if (endpoint === 'chat') out = chatCompletion(reply);
-    else if (endpoint === 'completions') out = textCompletion(reply);
-    else if (endpoint === 'responses') out = responsesResponse(reply);
-    else out = embeddings(reply, body.input, intField(body, 'dimensions', 1) ?? 8, body.encoding_format === 'base64');
-    sendJson(res, 200, JSON.stringify(out), requestId);
+    let json: string;
+    if (endpoint === 'chat') json = chatCompletionJson(reply);
+    else if (endpoint === 'completions') json = JSON.stringify(textCompletion(reply));
+    else if (endpoint === 'responses') json = JSON.stringify(responsesResponse(reply));
+    else json = JSON.stringify(embeddings(reply, body.input, intField(body, 'dimensions', 1) ?? 8, body.encoding_format === 'base64'));
+    sendJson(res, 200, json, requestId);
   }
 
   const server = createServer((req, res) => {

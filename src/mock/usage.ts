@@ -104,26 +104,17 @@ export function wordPiece(i: number): string {
   return i === 0 ? word : ` ${word}`;
 }
 
+const textCache: string[] = [];
+
 /** `count` short words separated by spaces: the concatenation of wordPiece(0..count-1). */
 export function generatedText(count: number): string {
+  const cached = textCache[count];
+  if (cached !== undefined) return cached;
   let text = '';
   for (let i = 0; i < count; i++) text += wordPiece(i);
+  // Usual lengths repeat across requests; huge ones are rare and not worth holding on to.
+  if (count <= 4096) textCache[count] = text;
   return text;
-}
-
-export function chatUsage(u: MockUsage) {
-  return {
-    prompt_tokens: u.promptTokens,
-    completion_tokens: u.completionTokens,
-    total_tokens: u.promptTokens + u.completionTokens,
-    prompt_tokens_details: { cached_tokens: u.cachedTokens, audio_tokens: 0 },
-    completion_tokens_details: {
-      reasoning_tokens: u.reasoningTokens,
-      audio_tokens: 0,
-      accepted_prediction_tokens: 0,
-      rejected_prediction_tokens: 0,
-    },
-  };
 }
 
 export function responsesUsage(u: MockUsage) {
