@@ -145,6 +145,9 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
   for (const [k, h] of Object.entries(options.routes ?? {})) routes.set(k, h);
 
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    // During shutdown a busy keep-alive connection would otherwise carry the client's next
+    // request, and the next, and hold server.close() open until the deadline.
+    if (stopping) res.setHeader('connection', 'close');
     const q = req.url!.indexOf('?');
     const path = q < 0 ? req.url! : req.url!.slice(0, q);
     const handler = routes.get(`${req.method} ${path}`);
