@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import pino from 'pino';
-import { StoreUnavailableError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
 import { ProxyMetrics } from '../../src/proxy/metrics.ts';
 import { backoffDelay, realSleep } from '../../src/spend/backoff.ts';
@@ -15,9 +14,12 @@ import { segmentBaseName, segmentObjectKey } from '../../src/spend/segment.ts';
 import { Shipper, type ShipperOptions } from '../../src/spend/shipper.ts';
 import { recoverSpool, SpendWriter } from '../../src/spend/writer.ts';
 import { LocalStore } from '../../src/store/local.ts';
-import type { ObjectInfo, ObjectStore, PutOptions } from '../../src/store/types.ts';
+import { S3Store } from '../../src/store/s3.ts';
+import type { ObjectStore } from '../../src/store/types.ts';
+import { FlakyStore } from '../helpers/flaky-store.ts';
 import { readStoredSpend } from '../helpers/store-records.ts';
 import { waitFor } from '../helpers/proxy.ts';
+import { s3TestOptions, startS3Server, type S3Server } from '../helpers/s3server.ts';
 
 function record(id: string): SpendRecord {
   return {
@@ -33,58 +35,24 @@ function lines(ids: string[]): string {
   return ids.map((id) => JSON.stringify(record(id)) + '\n').join('');
 }
 
-/** A store that fails on demand: `failPuts` next puts fail, or all of them while `down`. */
-class FlakyStore implements ObjectStore {
-  failPuts = 0;
-  down = false;
-  headSizeSkew = 0;
-  readonly putKeys: string[] = [];
-  constructor(readonly inner: ObjectStore) {}
-  get url() {
-    return this.inner.url;
-  }
-  async putFile(key: string, path: string, options?: PutOptions): Promise<ObjectInfo> {
-    if (this.down || this.failPuts > 0) {
-      this.failPuts = Math.max(0, this.failPuts - 1);
-      throw new StoreUnavailableError(`put ${key}: connect ECONNREFUSED`);
-    }
-    this.putKeys.push(key);
-    return this.inner.putFile(key, path, options);
-  }
-  put(key: string, body: Buffer | string, options?: PutOptions) {
-    return this.inner.put(key, body, options);
-  }
-  get(key: string) {
-    return this.inner.get(key);
-  }
-  getToFile(key: string, path: string) {
-    return this.inner.getToFile(key, path);
-  }
-  async head(key: string) {
-    const info = await this.inner.head(key);
-    if (info && this.headSizeSkew > 0) {
-      this.headSizeSkew -= 1;
-      return { ...info, size: info.size + 1 };
-    }
-    return info;
-  }
-  list(prefix: string, options?: { startAfter?: string }) {
-    return this.inner.list(prefix, options);
-  }
-  delete(key: string) {
-    return this.inner.delete(key);
-  }
-  close() {
-    return this.inner.close();
-  }
+let s3: S3Server | null = null;
+let s3Prefixes = 0;
+after(async () => {
+  await s3?.close();
+});
+
+function innerStore(kind: 'local' | 's3', dir: string): ObjectStore {
+  if (kind === 'local') return new LocalStore(join(dir, 'store'));
+  return new S3Store(`s3://${s3!.bucket}/shipper-${++s3Prefixes}`, s3TestOptions(s3!.endpoint));
 }
 
-function setup(t: { after(fn: () => void): void }, options: Partial<ShipperOptions> = {}) {
+function setup(t: { after(fn: () => unknown): void }, options: Partial<ShipperOptions> = {}, kind: 'local' | 's3' = 'local') {
   const dir = mkdtempSync(join(tmpdir(), 'tagspend-ship-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const spool = join(dir, 'spool');
   mkdirSync(spool);
-  const store = new FlakyStore(new LocalStore(join(dir, 'store')));
+  const store = new FlakyStore(innerStore(kind, dir));
+  t.after(() => store.close());
   const sleeps: number[] = [];
   const shipper = new Shipper({
     store,
@@ -110,52 +78,73 @@ function writeSegment(writer: SpendWriter, ids: string[]) {
   return writer.rotate()!;
 }
 
-test('closed segments are gzipped, uploaded under their dt/hour key, verified, and removed from the spool', async (t) => {
-  const { spool, store, shipper, writer } = setup(t);
-  const a = writeSegment(writer, ['r1', 'r2', 'r3']);
-  const b = writeSegment(writer, ['r4', 'r5']);
-  assert.equal(await shipper.drain(10_000), true);
-  const stored = await readStoredSpend(store);
-  assert.deepEqual(stored.keys, [segmentObjectKey(a), segmentObjectKey(b)]);
-  assert.match(stored.keys[0]!, /^spend\/dt=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/test\.a-\d{8}T\d{9}Z-000001\.ndjson\.gz$/);
-  assert.deepEqual(stored.records.map((r) => r.request_id), ['r1', 'r2', 'r3', 'r4', 'r5']);
-  assert.deepEqual(readdirSync(spool).filter((n) => n.includes('.ndjson')), []);
-  assert.equal(shipper.shippedCount, 2);
-});
+// The behaviours that depend on the store run against both implementations.
+for (const kind of ['local', 's3'] as const) {
+  describe(`on the ${kind} store`, () => {
+    if (kind === 's3') {
+      before(async () => {
+        s3 = await startS3Server();
+      });
+    }
 
-test('keep_shipped moves the uploaded gzip into the shipped directory instead of deleting it', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'tagspend-kept-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const { shipper, writer, spool } = setup(t, { shippedDir: join(dir, 'shipped') });
-  const seg = writeSegment(writer, ['k1', 'k2']);
-  assert.equal(await shipper.drain(10_000), true);
-  const kept = join(dir, 'shipped', `${segmentBaseName(seg)}.ndjson.gz`);
-  assert.equal(gunzipSync(readFileSync(kept)).toString(), lines(['k1', 'k2']));
-  assert.deepEqual(readdirSync(spool).filter((n) => n.includes('.ndjson')), []);
-});
+    test('closed segments are gzipped, uploaded under their dt/hour key, verified, and removed from the spool', async (t) => {
+      const { spool, store, shipper, writer } = setup(t, {}, kind);
+      const a = writeSegment(writer, ['r1', 'r2', 'r3']);
+      const b = writeSegment(writer, ['r4', 'r5']);
+      assert.equal(await shipper.drain(10_000), true);
+      const stored = await readStoredSpend(store);
+      assert.deepEqual(stored.keys, [segmentObjectKey(a), segmentObjectKey(b)]);
+      assert.match(stored.keys[0]!, /^spend\/dt=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/test\.a-\d{8}T\d{9}Z-000001\.ndjson\.gz$/);
+      assert.deepEqual(stored.records.map((r) => r.request_id), ['r1', 'r2', 'r3', 'r4', 'r5']);
+      assert.deepEqual(readdirSync(spool).filter((n) => n.includes('.ndjson')), []);
+      assert.equal(shipper.shippedCount, 2);
+    });
 
-test('on start every leftover ships: an active segment cut at its torn line, closed segments, a partial gzip beside its segment, a lone gzip', async (t) => {
-  const { spool, store, shipper } = setup(t);
-  const base = (seq: number) => segmentBaseName({ instance: 'old.b', startMs: Date.UTC(2026, 10, 27, 20, 0, seq), seq });
-  writeFileSync(join(spool, `${base(1)}.ndjson.active`), lines(['a1', 'a2']) + '{"schema":1,"request_id":"torn');
-  writeFileSync(join(spool, `${base(2)}.ndjson`), lines(['b1', 'b2']));
-  // A crash during gzip leaves the first part of the gzip beside the segment.
-  const full = gzipSync(lines(['b1', 'b2']));
-  writeFileSync(join(spool, `${base(2)}.ndjson.gz`), full.subarray(0, Math.floor(full.length / 2)));
-  writeFileSync(join(spool, `${base(3)}.ndjson.gz`), gzipSync(lines(['c1'])));
-  writeFileSync(join(spool, `${base(4)}.ndjson.gz`), gzipSync(lines(['d1'])).subarray(0, 10));
+    test('keep_shipped moves the uploaded gzip into the shipped directory instead of deleting it', async (t) => {
+      const dir = mkdtempSync(join(tmpdir(), 'tagspend-kept-'));
+      t.after(() => rmSync(dir, { recursive: true, force: true }));
+      const { shipper, writer, spool } = setup(t, { shippedDir: join(dir, 'shipped') }, kind);
+      const seg = writeSegment(writer, ['k1', 'k2']);
+      assert.equal(await shipper.drain(10_000), true);
+      const kept = join(dir, 'shipped', `${segmentBaseName(seg)}.ndjson.gz`);
+      assert.equal(gunzipSync(readFileSync(kept)).toString(), lines(['k1', 'k2']));
+      assert.deepEqual(readdirSync(spool).filter((n) => n.includes('.ndjson')), []);
+    });
 
-  const { tornBytes } = recoverSpool(spool, silentLogger);
-  assert.equal(tornBytes, '{"schema":1,"request_id":"torn'.length);
-  assert.equal(shipper.enqueueSpool(spool), 4);
-  assert.equal(await shipper.drain(10_000), true);
+    test('on start every leftover ships: an active segment cut at its torn line, closed segments, a partial gzip beside its segment, a lone gzip', async (t) => {
+      const { spool, store, shipper } = setup(t, {}, kind);
+      const base = (seq: number) => segmentBaseName({ instance: 'old.b', startMs: Date.UTC(2026, 10, 27, 20, 0, seq), seq });
+      writeFileSync(join(spool, `${base(1)}.ndjson.active`), lines(['a1', 'a2']) + '{"schema":1,"request_id":"torn');
+      writeFileSync(join(spool, `${base(2)}.ndjson`), lines(['b1', 'b2']));
+      // A crash during gzip leaves the first part of the gzip beside the segment.
+      const full = gzipSync(lines(['b1', 'b2']));
+      writeFileSync(join(spool, `${base(2)}.ndjson.gz`), full.subarray(0, Math.floor(full.length / 2)));
+      writeFileSync(join(spool, `${base(3)}.ndjson.gz`), gzipSync(lines(['c1'])));
+      writeFileSync(join(spool, `${base(4)}.ndjson.gz`), gzipSync(lines(['d1'])).subarray(0, 10));
 
-  const stored = await readStoredSpend(store);
-  assert.deepEqual(stored.records.map((r) => r.request_id), ['a1', 'a2', 'b1', 'b2', 'c1']);
-  assert.equal(stored.keys[0], `spend/dt=2026-11-27/hour=20/${base(1)}.ndjson.gz`);
-  // The damaged lone gzip cannot be repaired: it is set aside, not shipped, not retried forever.
-  assert.deepEqual(readdirSync(spool).filter((n) => n.includes('.ndjson')), [`${base(4)}.ndjson.gz.corrupt`]);
-});
+      const { tornBytes } = recoverSpool(spool, silentLogger);
+      assert.equal(tornBytes, '{"schema":1,"request_id":"torn'.length);
+      assert.equal(shipper.enqueueSpool(spool), 4);
+      assert.equal(await shipper.drain(10_000), true);
+
+      const stored = await readStoredSpend(store);
+      assert.deepEqual(stored.records.map((r) => r.request_id), ['a1', 'a2', 'b1', 'b2', 'c1']);
+      assert.equal(stored.keys[0], `spend/dt=2026-11-27/hour=20/${base(1)}.ndjson.gz`);
+      // The damaged lone gzip cannot be repaired: it is set aside, not shipped, not retried forever.
+      assert.deepEqual(readdirSync(spool).filter((n) => n.includes('.ndjson')), [`${base(4)}.ndjson.gz.corrupt`]);
+    });
+
+    test('an upload whose stored size differs is not trusted: the local copy stays until a verified upload', async (t) => {
+      const { store, shipper, writer } = setup(t, {}, kind);
+      store.headSizeSkew = 2;
+      const seg = writeSegment(writer, ['v1']);
+      assert.equal(await shipper.drain(10_000), true);
+      assert.equal(shipper.failureCount, 2);
+      assert.deepEqual(store.putKeys, Array(3).fill(segmentObjectKey(seg)));
+      assert.equal(existsSync(seg.path), false);
+    });
+  });
+}
 
 test('a failing store is retried with jittered, doubling, capped delays until it answers; nothing is dropped and order is kept', async (t) => {
   const metrics = new ProxyMetrics();
@@ -207,16 +196,6 @@ test('a backlog over backlog_warn_bytes fails readiness and logs one warning; sh
   assert.equal((await metrics.spoolBacklogBytes.get()).values[0]!.value, 0);
   assert.equal((await metrics.spoolOldestAgeSeconds.get()).values[0]!.value, 0);
   assert.ok(logged.some((l) => /back under backlog_warn_bytes/.test(l.msg)));
-});
-
-test('an upload whose stored size differs is not trusted: the local copy stays until a verified upload', async (t) => {
-  const { store, shipper, writer } = setup(t);
-  store.headSizeSkew = 2;
-  const seg = writeSegment(writer, ['v1']);
-  assert.equal(await shipper.drain(10_000), true);
-  assert.equal(shipper.failureCount, 2);
-  assert.deepEqual(store.putKeys, Array(3).fill(segmentObjectKey(seg)));
-  assert.equal(existsSync(seg.path), false);
 });
 
 test('drain gives up at its deadline and leaves what is unshipped in the spool for the next run', async (t) => {
