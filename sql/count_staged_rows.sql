@@ -1,0 +1,1 @@
+SELECT filename, count(*) AS n FROM staged GROUP BY filename;

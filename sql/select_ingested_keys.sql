@@ -1,0 +1,1 @@
+SELECT "key" FROM ingested_objects WHERE "key" > $after;
