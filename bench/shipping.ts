@@ -1,0 +1,149 @@
+// `npm run bench:shipping`: what rotating and shipping spend segments costs the proxy. Two proxies
+// (bin/tagspend.js proxy, each its own process) in front of the simulated provider: one logging
+// to its local segment only (no rotation during the run), one rotating every ~2 s and shipping
+// each segment (gzip, upload, verify, delete) to the S3 test server. They are measured in turns,
+// A B B A (BENCH_ROUNDS times), so drift on a shared machine falls on both. Not a test: it prints figures.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+import { faultTestEnv, spawnCliProxy, type CliProxy } from '../test/helpers/cli-proxy.ts';
+import { startS3Server } from '../test/helpers/s3server.ts';
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ROTATE_SECONDS = Number(process.env.BENCH_ROTATE_SECONDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const KEY = 'sk-bench-key-0123456789';
+const CLOCK_TICKS = 100;
+
+const body = JSON.stringify({
+  model: 'mock/gpt-4o-mini',
+  messages: [
+    { role: 'system', content: 'You are a helpful support assistant for an online shop.' },
+    { role: 'user', content: 'Where is my order #12345? It was due yesterday.' },
+  ],
+  max_tokens: 40,
+  user: 'customer_54321',
+  metadata: { tags: ['app:support-bot', 'env:production'], spend_logs_metadata: { project: 'q4-sales-analysis' } },
+});
+
+/** CPU time (user + system) a process has used, in microseconds. */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+}
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuPerRequest: number;
+  requests: number;
+  errors: number;
+  shipped: number;
+  backlogFiles: number;
+}
+
+async function measure(p: CliProxy): Promise<Figures> {
+  const opts = {
+    url: `${p.url}/v1/chat/completions`,
+    method: 'POST' as const,
+    connections: CONNECTIONS,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'x-litellm-tags': 'team:cx, tenant:acme' },
+    body,
+  };
+  await autocannon({ ...opts, duration: 2 }); // warm-up: JIT, pools, page cache
+  const pid = p.child.pid!;
+  const shipped0 = await metric(p.url, 'tagspend_segments_shipped_total');
+  const cpu0 = cpuMicros(pid);
+  const r = await autocannon({ ...opts, duration: DURATION });
+  const cpu = cpuMicros(pid) - cpu0;
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    cpuPerRequest: cpu / r.requests.total,
+    requests: r.requests.total,
+    errors: r.errors + r.timeouts + r.non2xx,
+    shipped: (await metric(p.url, 'tagspend_segments_shipped_total')) - shipped0,
+    backlogFiles: await metric(p.url, 'tagspend_spool_backlog_files'),
+  };
+}
+
+function line(name: string, f: Figures): string {
+  return `${name.padEnd(34)} ${f.rps.toFixed(0).padStart(6)} req/s   p50 ${String(f.p50).padStart(3)} ms   p99 ${String(f.p99).padStart(4)} ms   ${f.cpuPerRequest.toFixed(0).padStart(4)} µs CPU/req   ${f.shipped} segments shipped, backlog ${f.backlogFiles}, ${f.errors} errors`;
+}
+
+/** Waits until the shipping proxy has nothing left to ship, so it does not compete with the next run. */
+async function settle(p: CliProxy): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while ((await metric(p.url, 'tagspend_spool_backlog_files')) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, (ROTATE_SECONDS + 0.5) * 1000)); // the last open segment rotates and ships
+  while ((await metric(p.url, 'tagspend_spool_backlog_files')) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+const tmp = mkdtempSync(join(tmpdir(), 'tagspend-bench-ship-'));
+const children: ChildProcess[] = [];
+const s3 = await startS3Server();
+try {
+  const mockChild = spawn(process.execPath, ['bin/tagspend.js', 'mock-upstream', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(mockChild);
+  let mockUrl = '';
+  for await (const l of createInterface({ input: mockChild.stdout! })) {
+    const m = /listening on (\S+)/.exec(l);
+    if (m) {
+      mockUrl = m[1]!;
+      break;
+    }
+  }
+  const common = {
+    ...faultTestEnv({ s3Endpoint: s3.endpoint, bucket: s3.bucket, prefix: 'bench', upstreamUrl: mockUrl }),
+    TAGSPEND_KEYS: JSON.stringify([{ key: KEY, alias: 'bench', tags: ['key:bench'] }]),
+    TAGSPEND_SPEND_LOG__SHIP_RETRY_MAX_SECONDS: '30',
+    TAGSPEND_LOG_LEVEL: 'warn',
+  };
+  const logging = await spawnCliProxy({ dataDir: join(tmp, 'logging'), env: { ...common, TAGSPEND_SPEND_LOG__SEGMENT_MAX_AGE_SECONDS: '3600' } });
+  const shipping = await spawnCliProxy({ dataDir: join(tmp, 'shipping'), env: { ...common, TAGSPEND_SPEND_LOG__SEGMENT_MAX_AGE_SECONDS: String(ROTATE_SECONDS) } });
+  children.push(logging.child, shipping.child);
+
+  console.log(`non-streamed chat completions, ${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} x (A B B A)`);
+  const a: Figures[] = [];
+  const b: Figures[] = [];
+  for (const which of Array.from({ length: ROUNDS }, () => ['A', 'B', 'B', 'A']).flat()) {
+    if (which === 'A') {
+      const f = await measure(logging);
+      a.push(f);
+      console.log(line('A logging only (local segment)', f));
+    } else {
+      const f = await measure(shipping);
+      b.push(f);
+      console.log(line(`B rotate every ${ROTATE_SECONDS} s + ship to S3`, f));
+      await settle(shipping);
+    }
+  }
+  const ra = mean(a.map((f) => f.rps));
+  const rb = mean(b.map((f) => f.rps));
+  console.log('');
+  console.log(`B / A throughput: ${((rb / ra) * 100).toFixed(1)}% (mean ${rb.toFixed(0)} vs ${ra.toFixed(0)} req/s; target >= 95%)`);
+  const ca = median(a.map((f) => f.cpuPerRequest));
+  const cb = median(b.map((f) => f.cpuPerRequest));
+  console.log(`proxy CPU per request (medians; steadier than req/s on a shared machine): B ${cb.toFixed(0)} µs, A ${ca.toFixed(0)} µs (${(((cb - ca) / ca) * 100).toFixed(1)}%)`);
+  console.log(`after the runs: shipping proxy backlog ${await metric(shipping.url, 'tagspend_spool_backlog_files')} files, ${await metric(shipping.url, 'tagspend_ship_failures_total')} failed uploads`);
+} finally {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => (c.exitCode === null ? once(c, 'exit') : null)));
+  await s3.close();
+  rmSync(tmp, { recursive: true, force: true });
+}
