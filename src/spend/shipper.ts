@@ -188,10 +188,15 @@ export class Shipper extends EventEmitter<ShipperEvents> {
 
   private kick(): void {
     if (this.loop || this.stopped || this.queue.length === 0) return;
-    this.loop = this.run().finally(() => {
-      this.loop = null;
-      this.kick();
-    });
+    this.loop = this.run()
+      .catch((err: unknown) => {
+        // Only a throwing event listener gets here; the loop itself retries every failure.
+        this.log.error({ err }, 'shipper loop failed; restarting it');
+      })
+      .finally(() => {
+        this.loop = null;
+        this.kick();
+      });
   }
 
   private async run(): Promise<void> {
