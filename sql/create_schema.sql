@@ -100,7 +100,7 @@ CREATE TABLE IF NOT EXISTS rollup_daily (
 );
 
 CREATE TABLE IF NOT EXISTS rollup_daily_tag (
-  "day" DATE NOT NULL, tag VARCHAR NOT NULL,
+  "day" DATE NOT NULL, tag VARCHAR,
   requests BIGINT NOT NULL, errors BIGINT NOT NULL, unpriced BIGINT NOT NULL,
   prompt_tokens BIGINT NOT NULL, completion_tokens BIGINT NOT NULL, total_tokens BIGINT NOT NULL,
   cached_tokens BIGINT NOT NULL, cache_write_tokens BIGINT NOT NULL, reasoning_tokens BIGINT NOT NULL,

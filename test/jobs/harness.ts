@@ -16,6 +16,7 @@ import { jobSettings, type JobSettings } from '../../jobs/settings.ts';
 export interface Harness {
   dir: string;
   store: LocalStore;
+  /** Replaceable, e.g. to point a second harness at the first one's DuckDB file. */
   settings: JobSettings;
   /** A context on a freshly opened writer; close it with ctx.db.close(). */
   context(now?: Date, runId?: number): Promise<JobContext>;
@@ -34,18 +35,18 @@ export async function createHarness(overrides: Record<string, unknown> = {}): Pr
   });
   const settings = jobSettings(resolved);
   const open: Db[] = [];
-  return {
+  const harness: Harness = {
     dir,
     store,
     settings,
     async context(now = new Date('2026-11-10T12:00:00Z'), runId = 1) {
-      const db = await openWriter(settings.dbFile, { memoryLimit: settings.memoryLimit, threads: 2 });
+      const db = await openWriter(harness.settings.dbFile, { memoryLimit: harness.settings.memoryLimit, threads: 2 });
       open.push(db);
       await ensureSchema(db.conn);
-      return { db, store, settings, log: silentLogger, now: () => now, runId, progress: silentProgress };
+      return { db, store, settings: harness.settings, log: silentLogger, now: () => now, runId, progress: silentProgress };
     },
     async rows(text) {
-      const db = await openWriter(settings.dbFile, { threads: 2 });
+      const db = await openWriter(harness.settings.dbFile, { threads: 2 });
       try {
         await ensureSchema(db.conn);
         return await selectRows(db.conn, text);
@@ -59,4 +60,5 @@ export async function createHarness(overrides: Record<string, unknown> = {}): Pr
       await rm(dir, { recursive: true, force: true });
     },
   };
+  return harness;
 }

@@ -1,0 +1,132 @@
+-- Rebuilds every daily rollup for the days in rollup_pending_days, then clears them.
+-- Run inside one transaction: readers of the file see the old or the new rollups, never a mix.
+-- Measures (same in every rollup): requests, errors (outcome other than success), unpriced
+-- (cost unknown), tokens by kind, spend_usd (DECIMAL sum of cost_usd; unknown cost counts 0).
+
+CREATE OR REPLACE TEMP TABLE rollup_scope AS SELECT "day" FROM rollup_pending_days;
+
+DELETE FROM rollup_daily WHERE "day" IN (SELECT "day" FROM rollup_scope);
+DELETE FROM rollup_daily_tag WHERE "day" IN (SELECT "day" FROM rollup_scope);
+DELETE FROM rollup_daily_tag_key WHERE "day" IN (SELECT "day" FROM rollup_scope);
+DELETE FROM rollup_daily_user WHERE "day" IN (SELECT "day" FROM rollup_scope);
+DELETE FROM rollup_daily_metadata WHERE "day" IN (SELECT "day" FROM rollup_scope);
+DELETE FROM rollup_daily_model WHERE "day" IN (SELECT "day" FROM rollup_scope);
+DELETE FROM rollup_daily_key WHERE "day" IN (SELECT "day" FROM rollup_scope);
+
+-- Requests grouped by their exact tag list: far fewer rows than requests, and the tag
+-- rollups below only touch these.
+CREATE OR REPLACE TEMP TABLE rollup_tag_sets AS
+SELECT "day", tags,
+  count(*) AS requests,
+  count(*) FILTER (WHERE outcome IS DISTINCT FROM 'success') AS errors,
+  count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced,
+  coalesce(sum(prompt_tokens), 0)::BIGINT AS prompt_tokens,
+  coalesce(sum(completion_tokens), 0)::BIGINT AS completion_tokens,
+  coalesce(sum(total_tokens), 0)::BIGINT AS total_tokens,
+  coalesce(sum(cached_tokens), 0)::BIGINT AS cached_tokens,
+  coalesce(sum(cache_write_tokens), 0)::BIGINT AS cache_write_tokens,
+  coalesce(sum(reasoning_tokens), 0)::BIGINT AS reasoning_tokens,
+  coalesce(sum(cost_usd), 0)::DECIMAL(38, 10) AS spend_usd
+FROM spend_logs
+WHERE "day" IN (SELECT "day" FROM rollup_scope)
+GROUP BY "day", tags;
+
+INSERT INTO rollup_daily
+SELECT "day", sum(requests), sum(errors), sum(unpriced), sum(prompt_tokens), sum(completion_tokens),
+  sum(total_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(spend_usd)
+FROM rollup_tag_sets GROUP BY "day";
+
+-- Each request counts under each of its (distinct) tags; tag NULL holds the untagged requests.
+INSERT INTO rollup_daily_tag
+SELECT "day", tag, sum(requests), sum(errors), sum(unpriced), sum(prompt_tokens), sum(completion_tokens),
+  sum(total_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(spend_usd)
+FROM (
+  SELECT * EXCLUDE (tags), unnest(list_distinct(tags)) AS tag FROM rollup_tag_sets WHERE len(tags) > 0
+  UNION ALL
+  SELECT * EXCLUDE (tags), NULL AS tag FROM rollup_tag_sets WHERE len(tags) = 0
+)
+GROUP BY "day", tag;
+
+-- Tag keys: `team:search` is key `team`, value `search` (split at the first ':'). A request with
+-- several values of one key is split evenly between them; every measure is split in whole units
+-- of its column's precision (1e-6 requests, 1 token, 1e-10 USD) and the remainder units go to
+-- the values first in sort order, so the values of a key add up exactly to the tagged total.
+CREATE OR REPLACE TEMP MACRO split_units(units, n, i) AS
+  sign(units) * (abs(units) // n + CASE WHEN i <= abs(units) % n THEN 1 ELSE 0 END);
+
+INSERT INTO rollup_daily_tag_key
+WITH pairs AS (
+  SELECT s.set_id, s.* EXCLUDE (set_id, tags, tag),
+    s.tag[:strpos(s.tag, ':') - 1] AS tag_key, s.tag[strpos(s.tag, ':') + 1:] AS tag_value
+  FROM (
+    SELECT rowid AS set_id, *, unnest(list_distinct(tags)) AS tag FROM rollup_tag_sets
+  ) s
+  WHERE strpos(s.tag, ':') > 1
+),
+ranked AS (
+  SELECT *,
+    count(*) OVER (PARTITION BY set_id, tag_key) AS n,
+    row_number() OVER (PARTITION BY set_id, tag_key ORDER BY tag_value) AS i
+  FROM pairs
+)
+SELECT "day", tag_key, tag_value,
+  (sum(split_units(requests::HUGEINT * 1000000, n, i))::DECIMAL(38, 0) * 0.000001::DECIMAL(38, 6))::DECIMAL(38, 6),
+  (sum(split_units(errors::HUGEINT * 1000000, n, i))::DECIMAL(38, 0) * 0.000001::DECIMAL(38, 6))::DECIMAL(38, 6),
+  (sum(split_units(unpriced::HUGEINT * 1000000, n, i))::DECIMAL(38, 0) * 0.000001::DECIMAL(38, 6))::DECIMAL(38, 6),
+  sum(split_units(prompt_tokens::HUGEINT, n, i))::BIGINT,
+  sum(split_units(completion_tokens::HUGEINT, n, i))::BIGINT,
+  sum(split_units(total_tokens::HUGEINT, n, i))::BIGINT,
+  sum(split_units(cached_tokens::HUGEINT, n, i))::BIGINT,
+  sum(split_units(cache_write_tokens::HUGEINT, n, i))::BIGINT,
+  sum(split_units(reasoning_tokens::HUGEINT, n, i))::BIGINT,
+  (sum(split_units((spend_usd * 10000000000)::HUGEINT, n, i))::DECIMAL(38, 0) * 0.0000000001::DECIMAL(38, 10))::DECIMAL(38, 10)
+FROM ranked
+GROUP BY "day", tag_key, tag_value;
+
+INSERT INTO rollup_daily_user
+SELECT "day", "user",
+  count(*), count(*) FILTER (WHERE outcome IS DISTINCT FROM 'success'), count(*) FILTER (WHERE cost_usd IS NULL),
+  coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0),
+  coalesce(sum(cached_tokens), 0), coalesce(sum(cache_write_tokens), 0), coalesce(sum(reasoning_tokens), 0),
+  coalesce(sum(cost_usd), 0)
+FROM spend_logs
+WHERE "day" IN (SELECT "day" FROM rollup_scope)
+GROUP BY "day", "user";
+
+-- A request counts once under each metadata key it carries (one value per key).
+INSERT INTO rollup_daily_metadata
+SELECT "day", e."key", e."value",
+  count(*), count(*) FILTER (WHERE outcome IS DISTINCT FROM 'success'), count(*) FILTER (WHERE cost_usd IS NULL),
+  coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0),
+  coalesce(sum(cached_tokens), 0), coalesce(sum(cache_write_tokens), 0), coalesce(sum(reasoning_tokens), 0),
+  coalesce(sum(cost_usd), 0)
+FROM (
+  SELECT * EXCLUDE (metadata), unnest(map_entries(metadata)) AS e
+  FROM spend_logs
+  WHERE "day" IN (SELECT "day" FROM rollup_scope) AND cardinality(metadata) > 0
+)
+GROUP BY "day", e."key", e."value";
+
+INSERT INTO rollup_daily_model
+SELECT "day", provider, model, upstream_model,
+  count(*), count(*) FILTER (WHERE outcome IS DISTINCT FROM 'success'), count(*) FILTER (WHERE cost_usd IS NULL),
+  coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0),
+  coalesce(sum(cached_tokens), 0), coalesce(sum(cache_write_tokens), 0), coalesce(sum(reasoning_tokens), 0),
+  coalesce(sum(cost_usd), 0)
+FROM spend_logs
+WHERE "day" IN (SELECT "day" FROM rollup_scope)
+GROUP BY "day", provider, model, upstream_model;
+
+INSERT INTO rollup_daily_key
+SELECT "day", key_alias,
+  count(*), count(*) FILTER (WHERE outcome IS DISTINCT FROM 'success'), count(*) FILTER (WHERE cost_usd IS NULL),
+  coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0),
+  coalesce(sum(cached_tokens), 0), coalesce(sum(cache_write_tokens), 0), coalesce(sum(reasoning_tokens), 0),
+  coalesce(sum(cost_usd), 0)
+FROM spend_logs
+WHERE "day" IN (SELECT "day" FROM rollup_scope)
+GROUP BY "day", key_alias;
+
+DELETE FROM rollup_pending_days WHERE "day" IN (SELECT "day" FROM rollup_scope);
+DROP TABLE rollup_tag_sets;
+DROP TABLE rollup_scope;

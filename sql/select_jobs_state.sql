@@ -1,0 +1,1 @@
+SELECT value FROM jobs_state WHERE name = $name;

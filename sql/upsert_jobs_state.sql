@@ -1,0 +1,1 @@
+INSERT OR REPLACE INTO jobs_state (name, value) VALUES ($name, $value);
