@@ -4,7 +4,7 @@
 // process; autocannon runs here. Not a test: it prints figures, it does not gate CI.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -16,12 +16,17 @@ const KEY = 'sk-bench-key-0123456789';
 
 const children: ChildProcess[] = [];
 
-async function spawnServer(args: string[], env: NodeJS.ProcessEnv, parse: (line: string) => string | null): Promise<string> {
+interface Server {
+  url: string;
+  pid: number;
+}
+
+async function spawnServer(args: string[], env: NodeJS.ProcessEnv, parse: (line: string) => string | null): Promise<Server> {
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   for await (const line of createInterface({ input: child.stdout! })) {
     const url = parse(line);
-    if (url) return url;
+    if (url) return { url, pid: child.pid! };
   }
   throw new Error(`${args.join(' ')} exited before listening`);
 }
@@ -37,21 +42,31 @@ const body = JSON.stringify({
   metadata: { tags: ['app:support-bot', 'env:production'], spend_logs_metadata: { project: 'q4-sales-analysis' } },
 });
 
-async function run(name: string, url: string, path: string): Promise<autocannon.Result> {
+/** CPU time (user + system) a process has used, in microseconds, from /proc. */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of stat; after the ") " split they are at 11 and 12.
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = 100;
+
+async function run(name: string, server: Server, path: string): Promise<autocannon.Result & { cpuPerRequest: number }> {
   const opts = {
-    url: url + path,
+    url: server.url + path,
     method: 'POST' as const,
     connections: CONNECTIONS,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'x-litellm-tags': 'team:cx, tenant:acme' },
     body,
   };
   await autocannon({ ...opts, duration: 2 }); // warm-up: JIT, pools, page cache
+  const cpu0 = cpuMicros(server.pid);
   const r = await autocannon({ ...opts, duration: DURATION });
+  const cpuPerRequest = (cpuMicros(server.pid) - cpu0) / r.requests.total;
   const errors = r.errors + r.timeouts + r.non2xx;
   console.log(
-    `${name.padEnd(28)} ${r.requests.average.toFixed(0).padStart(7)} req/s   p50 ${String(r.latency.p50).padStart(4)} ms   p99 ${String(r.latency.p99).padStart(4)} ms   ${r.requests.total} requests, ${errors} errors`,
+    `${name.padEnd(28)} ${r.requests.average.toFixed(0).padStart(7)} req/s   p50 ${String(r.latency.p50).padStart(4)} ms   p99 ${String(r.latency.p99).padStart(4)} ms   ${cpuPerRequest.toFixed(0).padStart(4)} µs CPU/req   ${r.requests.total} requests, ${errors} errors`,
   );
-  return r;
+  return { ...r, cpuPerRequest };
 }
 
 async function recordsWritten(url: string): Promise<number> {
@@ -61,10 +76,11 @@ async function recordsWritten(url: string): Promise<number> {
 
 const dataDir = mkdtempSync(join(tmpdir(), 'tagspend-bench-'));
 try {
-  const mockUrl = await spawnServer(['bin/tagspend.js', 'mock-upstream', '--port', '0'], {}, (l) => /listening on (\S+)/.exec(l)?.[1] ?? null);
-  const baseUrl = await spawnServer(['--import', 'tsx', 'bench/passthrough.ts'], { UPSTREAM_URL: mockUrl }, (l) => JSON.parse(l).url);
-  const proxyUrl = await spawnServer(
-    ['--import', 'tsx', 'test/helpers/proxy-child.ts'],
+  const mock = await spawnServer(['bin/tagspend.js', 'mock-upstream', '--port', '0'], {}, (l) => /listening on (\S+)/.exec(l)?.[1]?.replace(/\/v1$/, '') ?? null);
+  const mockUrl = `${mock.url}/v1`;
+  const base = await spawnServer(['--import', 'tsx', 'bench/passthrough.ts'], { UPSTREAM_URL: mockUrl }, (l) => JSON.parse(l).url);
+  const proxy = await spawnServer(
+    ['--import', 'tsx', process.env.BENCH_PROXY_ENTRY ?? 'test/helpers/proxy-child.ts'],
     {
       TAGSPEND_DATA_DIR: dataDir,
       TAGSPEND_PROVIDERS: JSON.stringify({ mock: { base_url: mockUrl } }),
@@ -73,16 +89,16 @@ try {
     (l) => JSON.parse(l).url,
   );
   console.log(`non-streamed chat completions, ${CONNECTIONS} connections, ${DURATION} s each, ${process.env.BENCH_LABEL ?? ''}`);
-  const direct = await run('mock upstream (direct)', mockUrl.replace(/\/v1$/, ''), '/v1/chat/completions');
-  const base = await run('bare pass-through baseline', baseUrl, '/v1/chat/completions');
-  const before = await recordsWritten(proxyUrl);
-  const ts = await run('tagspend', proxyUrl, '/v1/chat/completions');
-  const records = (await recordsWritten(proxyUrl)) - before;
-  const ratio = ts.requests.average / base.requests.average;
+  await run('mock upstream (direct)', mock, '/v1/chat/completions');
+  const b = await run('bare pass-through baseline', base, '/v1/chat/completions');
+  const before = await recordsWritten(proxy.url);
+  const ts = await run('tagspend', proxy, '/v1/chat/completions');
+  const records = (await recordsWritten(proxy.url)) - before;
+  const ratio = ts.requests.average / b.requests.average;
   console.log('');
-  console.log(`tagspend / baseline: ${(ratio * 100).toFixed(1)}% (target >= 85%), tagspend ${ts.requests.average.toFixed(0)} req/s (target >= 4000)`);
-  console.log(`records written during the measured run: ${records} for ${ts.requests.total} answered requests (+ warm-up excluded)`);
-  console.log(`direct mock: ${direct.requests.average.toFixed(0)} req/s`);
+  console.log(`tagspend / baseline: ${(ratio * 100).toFixed(1)}% of the RPS (target >= 85%); tagspend ${ts.requests.average.toFixed(0)} req/s (target >= 4000)`);
+  console.log(`proxy CPU per request: tagspend ${ts.cpuPerRequest.toFixed(0)} µs, baseline ${b.cpuPerRequest.toFixed(0)} µs (+${(ts.cpuPerRequest - b.cpuPerRequest).toFixed(0)} µs of tagspend work)`);
+  console.log(`spend records written during the measured run: ${records} for ${ts.requests.total} completed responses (in-flight requests at the end also count)`);
 } finally {
   for (const c of children) c.kill('SIGTERM');
   await Promise.all(children.map((c) => (c.exitCode === null ? once(c, 'exit') : null)));

@@ -3,7 +3,7 @@
 // record per request before the response's last byte goes out, whatever happens.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHmac } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
+import { EventEmitter } from 'node:events';
 import type { Dispatcher } from 'undici';
 import {
   BudgetExceededError,
@@ -25,6 +25,7 @@ import type { KeyRing, Principal } from './auth.ts';
 import { readBody, sendError } from './http.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import { checkModelAllowed, type Route, type Router } from './router.ts';
+import { uuidv7 } from './request-id.ts';
 import { SseUsageTap } from './sse.ts';
 import { toTransportError, type Upstream } from './upstream.ts';
 
@@ -61,6 +62,23 @@ class ClientGoneError extends Error {
   constructor() {
     super('client disconnected');
     this.name = 'ClientGoneError';
+  }
+}
+
+/**
+ * Aborts the upstream request when the client goes away. undici accepts any EventEmitter
+ * with `aborted` as a signal; an AbortController costs several microseconds per request
+ * for a feature almost no request uses.
+ */
+class ClientAbort extends EventEmitter {
+  aborted = false;
+  reason: unknown = undefined;
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = new ClientGoneError();
+    this.emit('abort');
   }
 }
 
@@ -126,18 +144,8 @@ export function createLlmHandler(deps: LlmDeps) {
       error: error === null ? null : error.slice(0, 1000),
     };
     deps.writer.write(rec);
-    const m = deps.metrics;
-    m.recordsWritten.inc();
-    m.requests.inc({ endpoint: d.endpoint, outcome });
-    m.latency.observe({ endpoint: d.endpoint }, (endMs - d.startMs) / 1000);
-    if (p.cost) {
-      m.costUsd.inc({ provider: rec.provider ?? 'unknown' }, p.cost);
-      deps.budget?.recordSpend(d.tags, p.cost, endMs);
-    }
-    if (usage.total_tokens) {
-      m.tokens.inc({ kind: 'prompt' }, usage.prompt_tokens);
-      m.tokens.inc({ kind: 'completion' }, usage.completion_tokens);
-    }
+    deps.metrics.observeRequest(rec);
+    if (p.cost) deps.budget?.recordSpend(d.tags, p.cost, endMs);
     return p.cost;
   }
 
@@ -152,7 +160,7 @@ export function createLlmHandler(deps: LlmDeps) {
   return async function handle(req: IncomingMessage, res: ServerResponse, endpoint: string, recordEndpoint: string): Promise<void> {
     const d: Draft = {
       startMs: deps.clock(),
-      requestId: uuidv7(),
+      requestId: '',
       endpoint: recordEndpoint,
       model: null,
       route: null,
@@ -164,10 +172,11 @@ export function createLlmHandler(deps: LlmDeps) {
       principal: null,
       usage: null,
     };
+    d.requestId = uuidv7(d.startMs);
     res.setHeader('x-tagspend-request-id', d.requestId);
-    const abort = new AbortController();
+    const abort = new ClientAbort();
     const onClose = () => {
-      if (!res.writableFinished) abort.abort(new ClientGoneError());
+      if (!res.writableFinished) abort.abort();
     };
     res.once('close', onClose);
     try {
@@ -213,9 +222,9 @@ export function createLlmHandler(deps: LlmDeps) {
       }
       let up: Dispatcher.ResponseData;
       try {
-        up = await deps.upstream.request({ provider: d.route.provider, path: endpoint, method: 'POST', body: JSON.stringify(body), headers, signal: abort.signal });
+        up = await deps.upstream.request({ provider: d.route.provider, path: endpoint, method: 'POST', body: JSON.stringify(body), headers, signal: abort });
       } catch (err) {
-        throw abort.signal.aborted ? new ClientGoneError() : err;
+        throw abort.aborted ? new ClientGoneError() : err;
       }
       const contentType = String(up.headers['content-type'] ?? '');
       if (up.statusCode >= 400) {
@@ -223,9 +232,9 @@ export function createLlmHandler(deps: LlmDeps) {
         throw upstreamError(up.statusCode, text, up.headers, d.route.provider.name);
       }
       if (d.stream && contentType.includes('text/event-stream')) {
-        await relayStream(d, up, res, hideUsageChunk, abort.signal);
+        await relayStream(d, up, res, hideUsageChunk, abort);
       } else {
-        await relayJson(d, up, res, abort.signal);
+        await relayJson(d, up, res, abort);
       }
     } catch (err) {
       const outcome = outcomeOf(err);
@@ -251,16 +260,18 @@ export function createLlmHandler(deps: LlmDeps) {
     }
   };
 
-  async function relayJson(d: Draft, up: Dispatcher.ResponseData, res: ServerResponse, signal: AbortSignal): Promise<void> {
-    let buf: Buffer;
+  async function relayJson(d: Draft, up: Dispatcher.ResponseData, res: ServerResponse, signal: ClientAbort): Promise<void> {
+    // Read as text: it is parsed for usage anyway, and a string body lets node:http send
+    // headers and body in one write instead of a writev.
+    let text: string;
     try {
-      buf = Buffer.from(await up.body.arrayBuffer());
+      text = await up.body.text();
     } catch (err) {
       throw signal.aborted ? new ClientGoneError() : toTransportError(err, d.route!.provider.name);
     }
     let parsed: unknown = null;
     try {
-      parsed = JSON.parse(buf.toString('utf8'));
+      parsed = JSON.parse(text);
     } catch {
       // Not JSON: passed through as it is; usage stays unknown.
     }
@@ -269,13 +280,13 @@ export function createLlmHandler(deps: LlmDeps) {
     if (model) d.upstreamModel = model;
     const cost = record(d, 'success', up.statusCode, usage ? null : 'provider response carried no usage');
     const headers = copyHeaders(up.headers);
-    headers['content-length'] = String(buf.length);
+    headers['content-length'] = String(Buffer.byteLength(text));
     if (cost !== null) headers['x-tagspend-cost-usd'] = String(cost);
     res.writeHead(up.statusCode, headers);
-    res.end(buf);
+    res.end(text);
   }
 
-  async function relayStream(d: Draft, up: Dispatcher.ResponseData, res: ServerResponse, hideUsageChunk: boolean, signal: AbortSignal): Promise<void> {
+  async function relayStream(d: Draft, up: Dispatcher.ResponseData, res: ServerResponse, hideUsageChunk: boolean, signal: ClientAbort): Promise<void> {
     const tap = new SseUsageTap({ hideUsageChunk });
     const headers = copyHeaders(up.headers);
     headers['cache-control'] = 'no-cache';
@@ -320,11 +331,11 @@ function parseBody(raw: Buffer): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+function drained(res: ServerResponse, signal: ClientAbort): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(new ClientGoneError());
     const done = () => {
-      signal.removeEventListener('abort', onAbort);
+      signal.off('abort', onAbort);
       resolve();
     };
     const onAbort = () => {
@@ -332,7 +343,7 @@ function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
       reject(new ClientGoneError());
     };
     res.once('drain', done);
-    signal.addEventListener('abort', onAbort, { once: true });
+    signal.once('abort', onAbort);
   });
 }
 

@@ -1,5 +1,11 @@
 // Prometheus metrics (`GET /metrics`). One registry per proxy so tests can run several.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SpendRecord } from '../spend/record.ts';
+
+interface RequestSeries {
+  requests: ReturnType<Counter<'endpoint' | 'outcome'>['labels']>;
+  latency: ReturnType<Histogram<'endpoint'>['labels']>;
+}
 
 export class ProxyMetrics {
   readonly registry = new Registry();
@@ -72,5 +78,29 @@ export class ProxyMetrics {
       registers,
     });
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tagspend_' });
+    this.promptTokens = this.tokens.labels('prompt');
+    this.completionTokens = this.tokens.labels('completion');
+  }
+
+  private readonly series = new Map<string, RequestSeries>();
+  private readonly promptTokens: ReturnType<Counter<'kind'>['labels']>;
+  private readonly completionTokens: ReturnType<Counter<'kind'>['labels']>;
+
+  /** Counts one handled request from its spend record (label children are cached: no hashing per request). */
+  observeRequest(rec: SpendRecord): void {
+    const k = rec.endpoint + ' ' + rec.outcome;
+    let s = this.series.get(k);
+    if (!s) {
+      s = { requests: this.requests.labels(rec.endpoint, rec.outcome), latency: this.latency.labels(rec.endpoint) };
+      this.series.set(k, s);
+    }
+    s.requests.inc();
+    s.latency.observe(rec.latency_ms / 1000);
+    this.recordsWritten.inc();
+    if (rec.cost_usd) this.costUsd.labels(rec.provider ?? 'unknown').inc(rec.cost_usd);
+    if (rec.total_tokens) {
+      this.promptTokens.inc(rec.prompt_tokens);
+      this.completionTokens.inc(rec.completion_tokens);
+    }
   }
 }

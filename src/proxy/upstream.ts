@@ -1,7 +1,7 @@
 // Upstream HTTP: one pooled keep-alive undici Agent for all providers, with connect,
 // headers and body timeouts. Transport failures become typed errors the handler maps to
 // 502/504; HTTP error statuses are the provider's answer and pass through.
-import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
+import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { Config, } from '../config/schema.ts';
 import type { ResolvedProvider } from '../config/load.ts';
 import { UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.ts';
@@ -13,54 +13,50 @@ export interface UpstreamRequest {
   method: 'GET' | 'POST';
   body: Buffer | string | null;
   headers: Record<string, string>;
-  signal: AbortSignal;
+  /** AbortSignal or an EventEmitter with `aborted` (undici accepts both). */
+  signal: NonNullable<Dispatcher.RequestOptions['signal']>;
 }
 
 export class Upstream {
-  private readonly agent: Agent;
-  private readonly targets = new Map<string, { origin: string; basePath: string }>();
+  private readonly options: Config['upstream'];
+  /** One keep-alive pool per provider base URL (an Agent would add a dispatch layer per request). */
+  private readonly targets = new Map<string, { pool: Pool; basePath: string }>();
 
   constructor(options: Config['upstream']) {
-    this.agent = new Agent({
-      connections: options.connections,
-      connectTimeout: options.connect_timeout_ms,
-      headersTimeout: options.headers_timeout_ms,
-      bodyTimeout: options.body_timeout_ms,
-      keepAliveTimeout: 30_000,
-      pipelining: 1,
-    });
+    this.options = options;
   }
 
-  private target(provider: ResolvedProvider): { origin: string; basePath: string } {
+  private target(provider: ResolvedProvider): { pool: Pool; basePath: string } {
     let t = this.targets.get(provider.baseUrl);
     if (!t) {
       const u = new URL(provider.baseUrl);
-      t = { origin: u.origin, basePath: u.pathname.replace(/\/+$/, '') };
+      const pool = new Pool(u.origin, {
+        connections: this.options.connections,
+        connectTimeout: this.options.connect_timeout_ms,
+        headersTimeout: this.options.headers_timeout_ms,
+        bodyTimeout: this.options.body_timeout_ms,
+        keepAliveTimeout: 30_000,
+        pipelining: 1,
+      });
+      t = { pool, basePath: u.pathname.replace(/\/+$/, '') };
       this.targets.set(provider.baseUrl, t);
     }
     return t;
   }
 
   async request(r: UpstreamRequest): Promise<Dispatcher.ResponseData> {
-    const { origin, basePath } = this.target(r.provider);
+    const { pool, basePath } = this.target(r.provider);
     const headers: Record<string, string> = { ...r.provider.headers, ...r.headers };
     if (r.provider.apiKey) headers.authorization = `Bearer ${r.provider.apiKey}`;
     try {
-      return await this.agent.request({
-        origin,
-        path: basePath + r.path,
-        method: r.method,
-        headers,
-        body: r.body,
-        signal: r.signal,
-      });
+      return await pool.request({ path: basePath + r.path, method: r.method, headers, body: r.body, signal: r.signal });
     } catch (err) {
       throw toTransportError(err, r.provider.name);
     }
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await Promise.all([...this.targets.values()].map((t) => t.pool.close()));
   }
 }
 
