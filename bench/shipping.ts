@@ -114,7 +114,7 @@ try {
     TAGSPEND_SPEND_LOG__SHIP_RETRY_MAX_SECONDS: '30',
     TAGSPEND_LOG_LEVEL: 'warn',
   };
-  const logging = await spawnCliProxy({ dataDir: join(tmp, 'logging'), env: { ...common, TAGSPEND_SPEND_LOG__SEGMENT_MAX_AGE_SECONDS: '3600' } });
+  const logging = await spawnCliProxy({ dataDir: join(tmp, 'logging'), env: { ...common, TAGSPEND_SPEND_LOG__SEGMENT_MAX_AGE_SECONDS: '3600', TAGSPEND_SPEND_LOG__SEGMENT_MAX_BYTES: String(8 * 1024 ** 3) } });
   const shipping = await spawnCliProxy({ dataDir: join(tmp, 'shipping'), env: { ...common, TAGSPEND_SPEND_LOG__SEGMENT_MAX_AGE_SECONDS: String(ROTATE_SECONDS) } });
   children.push(logging.child, shipping.child);
 
