@@ -104,6 +104,27 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
 
+  /** Tag budget enforcement in the proxy (docs/budgets.md). */
+  budgets: z
+    .strictObject({
+      /** How often each proxy re-reads control/blocklist.json and control/tags/ (ETag, cheap when unchanged). */
+      poll_interval_seconds: z.number().positive().default(10),
+    })
+    .prefault({}),
+
+  /** Budget alerts sent by the budgets job (docs/budgets.md). */
+  alerts: z
+    .strictObject({
+      /** Fractions of max_budget that alert once per window (a tag's own thresholds win). */
+      thresholds: z.array(z.number().positive().max(10)).default([0.5, 0.8, 1.0]),
+      /** Slack-compatible incoming webhook; without it alerts are log lines only. */
+      webhook_url: z.url().optional(),
+      /** Extra attempts after a failed webhook POST, within one job run. */
+      webhook_retries: z.number().int().min(0).max(10).default(2),
+      webhook_timeout_ms: durationMs.default(5_000),
+    })
+    .prefault({}),
+
   /** The reconciliation jobs (docs/jobs.md). Relative paths resolve against data_dir. */
   jobs: z
     .strictObject({
