@@ -157,6 +157,12 @@ export class DatabaseMissingError extends TagspendError {
   override readonly status = 404;
 }
 
+/** SQL given to `tagspend query` failed (syntax, unknown table, a write on a read-only file). */
+export class QueryError extends TagspendError {
+  override readonly code = 'QUERY_FAILED';
+  override readonly status = 400;
+}
+
 /** A job run failed; `cause` holds the underlying error. */
 export class JobError extends TagspendError {
   override readonly code = 'JOB_FAILED';

@@ -3,10 +3,16 @@ import type { CommandModule } from 'yargs';
 import { proxyCommand } from './proxy.ts';
 import { mockUpstreamCommand } from './mock-upstream.ts';
 import { shipCommand } from './ship.ts';
+import { jobsCommand } from './jobs.ts';
+import { queryCommand } from './query.ts';
+import { reportCommand } from './report.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
   proxyCommand,
   mockUpstreamCommand,
   shipCommand,
+  jobsCommand,
+  queryCommand,
+  reportCommand,
 ];

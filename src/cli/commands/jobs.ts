@@ -1,0 +1,110 @@
+// `tagspend jobs run <job>` and `tagspend jobs schedule`: the reconciliation jobs (docs/jobs.md).
+import type { Argv, CommandModule } from 'yargs';
+import { openConfiguredStore } from '../../spend/shipping.ts';
+import { isDate } from '../../../jobs/calendar.ts';
+import { terminalProgress } from '../../../jobs/progress.ts';
+import { JOB_NAMES, runJob, summaryLine, type JobName } from '../../../jobs/runner.ts';
+import { defaultEntries, Scheduler } from '../../../jobs/scheduler.ts';
+import { jobSettings } from '../../../jobs/settings.ts';
+import { commandContext } from '../context.ts';
+import { failCommand } from '../fail.ts';
+
+interface CommonArgs {
+  config?: string;
+  'data-dir'?: string;
+  store?: string;
+}
+
+interface RunArgs extends CommonArgs {
+  job: JobName;
+  full?: boolean;
+  day?: string;
+  wait?: number;
+}
+
+function common<T>(y: Argv<T>): Argv<T> {
+  return y
+    .option('data-dir', { type: 'string', describe: 'Local data directory (TAGSPEND_DATA_DIR)' })
+    .option('store', { type: 'string', describe: 'Object store URL: file://dir or s3://bucket/prefix (TAGSPEND_STORE__URL)' }) as Argv<T>;
+}
+
+function setup(argv: CommonArgs, jobs: Record<string, unknown> = {}) {
+  const { resolved, logger } = commandContext(argv, { data_dir: argv['data-dir'], store: { url: argv.store }, jobs });
+  return { resolved, logger, settings: jobSettings(resolved) };
+}
+
+const runCommand: CommandModule<CommonArgs, RunArgs> = {
+  command: 'run <job>',
+  describe: 'Run one job now: ingest, reprice, rollup, reconcile (all of them, in order) or report',
+  builder: (y) =>
+    common(y)
+      .positional('job', { choices: JOB_NAMES, demandOption: true, describe: 'The job to run' })
+      .option('full', { type: 'boolean', describe: 'ingest/reconcile: list every object, not only recent partitions' })
+      .option('day', { type: 'string', describe: 'report: the day to report, YYYY-MM-DD (default: yesterday)' })
+      .option('wait', { type: 'number', describe: 'Seconds to wait for another job holding the DuckDB file (jobs.lock_wait_seconds)' })
+      .check((a) => {
+        if (a.day !== undefined && !isDate(a.day)) throw new Error(`--day must be a date YYYY-MM-DD, got ${a.day}`);
+        return true;
+      }) as never,
+  handler: async (argv) => {
+    const { logger, resolved, settings } = setup(argv, { lock_wait_seconds: argv.wait });
+    const store = openConfiguredStore(resolved);
+    const abort = new AbortController();
+    const stop = (): void => abort.abort();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    try {
+      const summary = await runJob(
+        { job: argv.job, trigger: 'cli', ...(argv.full ? { full: true } : {}), ...(argv.day ? { reportDay: argv.day } : {}) },
+        { settings, store, log: logger, progress: terminalProgress(process.stderr), signal: abort.signal },
+      );
+      process.stdout.write(`${summaryLine(summary)}\n`);
+      for (const f of summary.reportFiles) process.stdout.write(`${f}\n`);
+      if (summary.status === 'failed') process.exitCode = 1;
+    } catch (err) {
+      failCommand(err);
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      await store.close();
+    }
+  },
+};
+
+const scheduleCommand: CommandModule<CommonArgs, CommonArgs> = {
+  command: 'schedule',
+  describe: 'Run the jobs on their schedules until SIGTERM (jobs.schedules, in the configured timezone)',
+  builder: (y) => common(y) as never,
+  handler: async (argv) => {
+    const { logger, resolved, settings } = setup(argv);
+    const store = openConfiguredStore(resolved);
+    const scheduler = new Scheduler({
+      entries: defaultEntries(settings.schedules),
+      timezone: settings.timezone,
+      log: logger,
+      run: (req, signal) => runJob(req, { settings, store, log: logger, signal }),
+    });
+    scheduler.on('run', (s) => logger.info({ summary: summaryLine(s) }, 'run finished'));
+    scheduler.start();
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string): void => {
+        logger.info({ signal, running: scheduler.busy }, 'stopping: the current run ends at its next safe point');
+        scheduler.stop().then(resolve, (err) => {
+          logger.error({ err }, 'scheduler stop failed');
+          process.exitCode = 1;
+          resolve();
+        });
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+    await store.close();
+  },
+};
+
+export const jobsCommand: CommandModule<CommonArgs, CommonArgs> = {
+  command: 'jobs <command>',
+  describe: 'Reconciliation jobs: load spend logs into DuckDB, roll up, re-price, report',
+  builder: (y) => y.command(runCommand).command(scheduleCommand).demandCommand(1) as never,
+  handler: () => {},
+};

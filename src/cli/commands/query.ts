@@ -1,0 +1,42 @@
+// `tagspend query "<SQL>"`: read-only SQL against the published snapshot (or the main file).
+import type { CommandModule } from 'yargs';
+import { renderTable, TABLE_FORMATS, type TableFormat } from '../../../jobs/format.ts';
+import { openForReading } from '../../../jobs/open-reader.ts';
+import { jobSettings } from '../../../jobs/settings.ts';
+import { commandContext } from '../context.ts';
+import { failCommand } from '../fail.ts';
+import { runUserQuery } from '../../db/user-query.ts';
+
+interface Args {
+  config?: string;
+  sql: string;
+  format: TableFormat;
+  db?: string;
+  'data-dir'?: string;
+}
+
+export const queryCommand: CommandModule<object, Args> = {
+  command: 'query <sql>',
+  describe: 'Run read-only SQL against the spend database and print a table, CSV, JSON or Markdown',
+  builder: (y) =>
+    y
+      .positional('sql', { type: 'string', demandOption: true, describe: 'The SQL, e.g. "SELECT * FROM rollup_daily ORDER BY day"' })
+      .option('format', { alias: 'f', choices: TABLE_FORMATS, default: 'table' as TableFormat, describe: 'Output format' })
+      .option('db', { type: 'string', describe: 'snapshot (default: readable while jobs run), main (the jobs\' file), or a path' })
+      .option('data-dir', { type: 'string', describe: 'Local data directory (TAGSPEND_DATA_DIR)' })
+      .example('$0 query "SELECT tag, sum(spend_usd) FROM rollup_daily_tag GROUP BY tag ORDER BY 2 DESC"', '') as never,
+  handler: async (argv) => {
+    const { resolved } = commandContext(argv, { data_dir: argv['data-dir'] });
+    const settings = jobSettings(resolved);
+    try {
+      const db = await openForReading(settings, argv.db);
+      try {
+        process.stdout.write(renderTable(await runUserQuery(db.conn, argv.sql), argv.format));
+      } finally {
+        db.close();
+      }
+    } catch (err) {
+      failCommand(err);
+    }
+  },
+};

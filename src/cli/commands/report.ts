@@ -1,0 +1,66 @@
+// `tagspend report`: spend, requests and tokens of a period by one dimension (jobs/report.ts).
+import { writeFile } from 'node:fs/promises';
+import type { CommandModule } from 'yargs';
+import { firstOfMonth, isDate, localDate } from '../../../jobs/calendar.ts';
+import { DIMENSION_HELP, parseDimension } from '../../../jobs/dimensions.ts';
+import { buildReport, renderReport, type ReportFormat } from '../../../jobs/report.ts';
+import { openForReading } from '../../../jobs/open-reader.ts';
+import { jobSettings } from '../../../jobs/settings.ts';
+import { commandContext } from '../context.ts';
+import { failCommand } from '../fail.ts';
+
+interface Args {
+  config?: string;
+  by: string;
+  from?: string;
+  to?: string;
+  format: ReportFormat;
+  db?: string;
+  out?: string;
+  'data-dir'?: string;
+}
+
+const FORMATS: readonly ReportFormat[] = ['md', 'csv', 'json', 'table'];
+
+export const reportCommand: CommandModule<object, Args> = {
+  command: 'report',
+  describe: 'Allocation report: spend, requests and tokens by tag, tag key, user, metadata field, model or key',
+  builder: (y) =>
+    y
+      .option('by', { type: 'string', demandOption: true, describe: `Dimension: ${DIMENSION_HELP}` })
+      .option('from', { type: 'string', describe: 'First day, YYYY-MM-DD (default: the 1st of this month)' })
+      .option('to', { type: 'string', describe: 'Last day, inclusive, YYYY-MM-DD (default: today); days in the configured timezone' })
+      .option('format', { alias: 'f', choices: FORMATS, default: 'md' as ReportFormat, describe: 'Output format' })
+      .option('db', { type: 'string', describe: 'snapshot (default), main, or a path to a DuckDB file' })
+      .option('out', { alias: 'o', type: 'string', describe: 'Write to this file instead of stdout' })
+      .option('data-dir', { type: 'string', describe: 'Local data directory (TAGSPEND_DATA_DIR)' })
+      .check((a) => {
+        for (const name of ['from', 'to'] as const) {
+          const v = a[name];
+          if (v !== undefined && !isDate(String(v))) throw new Error(`--${name} must be a date YYYY-MM-DD, got ${String(v)}`);
+        }
+        parseDimension(String(a.by));
+        return true;
+      })
+      .example('$0 report --by tag:team --from 2026-11-01 --to 2026-11-30 --format csv', '') as never,
+  handler: async (argv) => {
+    const { resolved } = commandContext(argv, { data_dir: argv['data-dir'] });
+    const settings = jobSettings(resolved);
+    const today = localDate(new Date(), settings.timezone);
+    const from = argv.from ?? firstOfMonth(today);
+    const to = argv.to ?? today;
+    try {
+      const db = await openForReading(settings, argv.db);
+      let text: string;
+      try {
+        text = renderReport(await buildReport(db.conn, { from, to, by: parseDimension(argv.by) }, settings.timezone), argv.format);
+      } finally {
+        db.close();
+      }
+      if (argv.out) await writeFile(argv.out, text);
+      else process.stdout.write(text);
+    } catch (err) {
+      failCommand(err);
+    }
+  },
+};
