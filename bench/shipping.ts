@@ -5,13 +5,16 @@
 // A B B A (BENCH_ROUNDS times), so drift on a shared machine falls on both. Not a test: it prints figures.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import { silentLogger } from '../src/log.ts';
+import { Shipper } from '../src/spend/shipper.ts';
+import { S3Store } from '../src/store/s3.ts';
 import { faultTestEnv, spawnCliProxy, type CliProxy } from '../test/helpers/cli-proxy.ts';
-import { startS3Server } from '../test/helpers/s3server.ts';
+import { s3TestOptions, startS3Server } from '../test/helpers/s3server.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -140,10 +143,47 @@ try {
   const ca = median(a.map((f) => f.cpuPerRequest));
   const cb = median(b.map((f) => f.cpuPerRequest));
   console.log(`proxy CPU per request (medians; steadier than req/s on a shared machine): B ${cb.toFixed(0)} µs, A ${ca.toFixed(0)} µs (${(((cb - ca) / ca) * 100).toFixed(1)}%)`);
+  const probe = await shippingCost(join(tmp, 'logging', 'spool'), join(tmp, 'probe'), s3.endpoint, s3.bucket);
+  if (probe) {
+    console.log(
+      `shipping work measured alone: ${probe.microsPerRecord.toFixed(2)} µs CPU per record (${probe.records} real records, ` +
+        `${(probe.bytes / 1024 ** 2).toFixed(1)} MiB -> ${(probe.gzipBytes / 1024 ** 2).toFixed(2)} MiB gzip, ${probe.wallMs.toFixed(0)} ms), ` +
+        `${((probe.microsPerRecord / ca) * 100).toFixed(1)}% of the logging-only proxy's CPU per request`,
+    );
+  }
   console.log(`after the runs: shipping proxy backlog ${await metric(shipping.url, 'tagspend_spool_backlog_files')} files, ${await metric(shipping.url, 'tagspend_ship_failures_total')} failed uploads`);
 } finally {
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   await Promise.all(children.map((c) => (c.exitCode === null ? once(c, 'exit') : null)));
   await s3.close();
   rmSync(tmp, { recursive: true, force: true });
+}
+
+/**
+ * The CPU the shipper spends per record, measured in this process on a copy of the segment the
+ * logging-only proxy wrote during the runs (real records): steadier than comparing throughput
+ * on a machine shared with other work.
+ */
+async function shippingCost(spool: string, dir: string, endpoint: string, bucket: string) {
+  const active = readdirSync(spool).find((n) => n.endsWith('.ndjson.active'));
+  if (!active) return null;
+  mkdirSync(join(dir, 'spool'), { recursive: true });
+  const copy = join(dir, 'spool', active.replace(/\.active$/, ''));
+  copyFileSync(join(spool, active), copy);
+  const text = readFileSync(copy, 'utf8');
+  const records = text.length - text.replaceAll('\n', '').length;
+  const store = new S3Store(`s3://${bucket}/probe`, s3TestOptions(endpoint));
+  const shipper = new Shipper({ store, logger: silentLogger, shippedDir: null, backlogWarnBytes: 1 << 30 });
+  let gzipBytes = 0;
+  shipper.on('shipped', (seg) => (gzipBytes += seg.gzipBytes));
+  const bytes = statSync(copy).size;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  shipper.enqueueSpool(join(dir, 'spool'));
+  const ok = await shipper.drain(60_000);
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  await store.close();
+  if (!ok) throw new Error('the probe segment did not ship');
+  return { records, bytes, gzipBytes, wallMs, microsPerRecord: (cpu.user + cpu.system) / records };
 }
