@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { startBudgetEnforcement, type BudgetEnforcement } from '../budget/enforcement.ts';
 import type { ResolvedConfig } from '../config/load.ts';
 import { MethodNotAllowedError, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -53,6 +54,8 @@ export interface RunningProxy {
   recovered: ClosedSegment[];
   /** Ships closed segments to the store; null when started with `ship: false`. */
   shipper: Shipper | null;
+  /** Budget pollers, gate and /tag/* routes; null when `budget` was given (or null) in the options. */
+  budgets: BudgetEnforcement | null;
   /** Stops accepting, waits for in-flight requests (up to the deadline), closes the segment. */
   close(deadlineMs?: number): Promise<void>;
 }
@@ -90,6 +93,10 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
   if (keyring.open) {
     log.warn('NO API KEYS CONFIGURED: the proxy accepts every request without authentication. Set master_key and keys in the config.');
   }
+  // Budgets: undefined = enforce from the store's block-list and tag definitions; null = off.
+  const budgetStore = options.budget !== undefined ? null : (shipping?.store ?? options.store ?? openConfiguredStore(resolved));
+  const ownBudgetStore = budgetStore !== null && shipping === null && options.store === undefined;
+  const budgets = budgetStore ? await startBudgetEnforcement({ resolved, store: budgetStore, keyring, logger: log, clock }) : null;
 
   const llm = createLlmHandler({
     instance,
@@ -104,7 +111,7 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
     maxBodyBytes: config.max_body_bytes,
     userIdSalt: config.privacy.hash_user_ids ? resolved.userIdSalt : null,
     redactKeys: config.privacy.redact_metadata_keys.map((k) => k.toLowerCase()),
-    budget: options.budget ?? null,
+    budget: options.budget === undefined ? (budgets?.gate ?? null) : options.budget,
   });
 
   const routes = new Map<string, RouteHandler>();
@@ -142,6 +149,7 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
     res.writeHead(200, { 'content-type': metrics.registry.contentType });
     res.end(text);
   });
+  for (const [k, h] of Object.entries(budgets?.routes ?? {})) routes.set(k, h);
   for (const [k, h] of Object.entries(options.routes ?? {})) routes.set(k, h);
 
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
@@ -190,6 +198,7 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
       const timer = setTimeout(() => server.closeAllConnections(), deadlineMs);
       await closed;
       clearTimeout(timer);
+      await budgets?.close();
       writer.close();
       if (shipping) {
         // Shipping gets what the requests left of the deadline, and at least one attempt.
@@ -197,12 +206,13 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
         if (shipping.ownStore) await shipping.store.close().catch(() => {});
       }
       await upstream.close();
+      if (ownBudgetStore) await budgetStore!.close().catch(() => {});
       lock.release();
     })();
     return closing;
   }
 
-  return { server, url, port, instance, writer, metrics, recovered, shipper: shipping?.shipper ?? null, close };
+  return { server, url, port, instance, writer, metrics, recovered, shipper: shipping?.shipper ?? null, budgets, close };
 }
 
 /** Ships every segment left in the spool by an earlier process, then each one the writer closes. */
