@@ -150,7 +150,7 @@ export class Shipper extends EventEmitter<ShipperEvents> {
     this.stop();
     if (!done) {
       const b = this.backlog();
-      this.log.warn({ files: b.files, bytes: b.bytes }, 'shutdown deadline passed with segments still unshipped; they stay in the spool and ship on the next start');
+      this.log.warn({ files: b.files, bytes: b.bytes }, 'gave up shipping at the deadline; the rest stays in the spool and ships on the next start or tagspend ship');
     }
     return done;
   }
@@ -205,7 +205,8 @@ export class Shipper extends EventEmitter<ShipperEvents> {
       try {
         const shipped = await this.shipOne(next);
         this.attempt = 0;
-        this.queue.shift();
+        // By identity: a segment queued meanwhile may have sorted in ahead of this one.
+        this.queue.splice(this.queue.indexOf(next), 1);
         this.queued.delete(next.gzPath);
         this.backlogBytes -= next.bytes;
         this.shippedCount += 1;
