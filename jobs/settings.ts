@@ -4,6 +4,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { validate as validCron } from 'node-cron';
 import type { ResolvedConfig } from '../src/config/load.ts';
 import { ConfigError } from '../src/errors.ts';
+import { alertSettings, type AlertSettings } from './alerts.ts';
 import { parseDimension } from './dimensions.ts';
 
 export interface JobSettings {
@@ -23,6 +24,8 @@ export interface JobSettings {
   readonly schedules: { readonly reconcile: string; readonly full: string };
   readonly dailyReport: { readonly by: readonly string[]; readonly formats: readonly ('csv' | 'json' | 'md')[] };
   readonly priceOverridesFile: string | undefined;
+  /** Budget alert thresholds and webhook (jobs/alerts.ts). */
+  readonly alerts: AlertSettings;
 }
 
 function under(dataDir: string, file: string | undefined, fallback: string): string {
@@ -65,5 +68,7 @@ export function jobSettings(resolved: ResolvedConfig): JobSettings {
     schedules: Object.freeze({ ...jobs.schedules }),
     dailyReport: Object.freeze({ by: jobs.daily_report.by, formats: jobs.daily_report.formats }),
     priceOverridesFile: config.pricing.overrides_file,
+    alerts: alertSettings(config),
   });
 }
+

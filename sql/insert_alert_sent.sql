@@ -1,0 +1,5 @@
+INSERT INTO alerts_sent VALUES (
+  $tag, $window_start::TIMESTAMP, $reset_at::TIMESTAMP, $threshold,
+  CAST($spend_usd AS DECIMAL(38, 10)), CAST($max_budget_usd AS DECIMAL(38, 10)),
+  $status, $attempts, $error, $sent_at::TIMESTAMP, $run_id
+);
