@@ -13,12 +13,22 @@ import autocannon from 'autocannon';
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const KEY = 'sk-bench-key-0123456789';
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+type Measured = autocannon.Result & { cpuPerRequest: number; records: number };
+
+function median(runs: Measured[]): { rps: number; cpu: number } {
+  const mid = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  return { rps: mid(runs.map((r) => r.requests.average)), cpu: mid(runs.map((r) => r.cpuPerRequest)) };
+}
 
 const children: ChildProcess[] = [];
 
 interface Server {
   url: string;
   pid: number;
+  /** Where tagspend's /metrics is (to count spend records written). */
+  metricsUrl?: string;
 }
 
 async function spawnServer(args: string[], env: NodeJS.ProcessEnv, parse: (line: string) => string | null): Promise<Server> {
@@ -49,8 +59,12 @@ function cpuMicros(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
 }
 const CLOCK_TICKS = 100;
+function sysMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[12]) * 1e6) / CLOCK_TICKS;
+}
 
-async function run(name: string, server: Server, path: string): Promise<autocannon.Result & { cpuPerRequest: number }> {
+async function run(name: string, server: Server, path: string): Promise<Measured> {
   const opts = {
     url: server.url + path,
     method: 'POST' as const,
@@ -59,14 +73,19 @@ async function run(name: string, server: Server, path: string): Promise<autocann
     body,
   };
   await autocannon({ ...opts, duration: 2 }); // warm-up: JIT, pools, page cache
+  const records0 = server.metricsUrl ? await recordsWritten(server.metricsUrl) : 0;
   const cpu0 = cpuMicros(server.pid);
+  const sys0 = sysMicros(server.pid);
   const r = await autocannon({ ...opts, duration: DURATION });
   const cpuPerRequest = (cpuMicros(server.pid) - cpu0) / r.requests.total;
+  const sysPerRequest = (sysMicros(server.pid) - sys0) / r.requests.total;
+  // Records are counted once the last response is in: every answered request must have one.
+  const records = server.metricsUrl ? (await recordsWritten(server.metricsUrl)) - records0 : 0;
   const errors = r.errors + r.timeouts + r.non2xx;
   console.log(
-    `${name.padEnd(28)} ${r.requests.average.toFixed(0).padStart(7)} req/s   p50 ${String(r.latency.p50).padStart(4)} ms   p99 ${String(r.latency.p99).padStart(4)} ms   ${cpuPerRequest.toFixed(0).padStart(4)} µs CPU/req   ${r.requests.total} requests, ${errors} errors`,
+    `${name.padEnd(28)} ${r.requests.average.toFixed(0).padStart(7)} req/s   p50 ${String(r.latency.p50).padStart(4)} ms   p99 ${String(r.latency.p99).padStart(4)} ms   ${cpuPerRequest.toFixed(0).padStart(4)} µs CPU/req (${sysPerRequest.toFixed(0)} sys)   ${r.requests.total} requests, ${errors} errors`,
   );
-  return { ...r, cpuPerRequest };
+  return { ...r, cpuPerRequest, records };
 }
 
 async function recordsWritten(url: string): Promise<number> {
@@ -85,20 +104,38 @@ try {
       TAGSPEND_DATA_DIR: dataDir,
       TAGSPEND_PROVIDERS: JSON.stringify({ mock: { base_url: mockUrl } }),
       TAGSPEND_KEYS: JSON.stringify([{ key: KEY, alias: 'bench', tags: ['key:bench'] }]),
+      // Logging on, shipping off: `npm run bench:shipping` measures rotation and upload.
+      TAGSPEND_SPEND_LOG__SEGMENT_MAX_AGE_SECONDS: '86400',
     },
     (l) => JSON.parse(l).url,
   );
   console.log(`non-streamed chat completions, ${CONNECTIONS} connections, ${DURATION} s each, ${process.env.BENCH_LABEL ?? ''}`);
   await run('mock upstream (direct)', mock, '/v1/chat/completions');
-  const b = await run('bare pass-through baseline', base, '/v1/chat/completions');
-  const before = await recordsWritten(proxy.url);
-  const ts = await run('tagspend', proxy, '/v1/chat/completions');
-  const records = (await recordsWritten(proxy.url)) - before;
-  const ratio = ts.requests.average / b.requests.average;
+  // Baseline and tagspend alternate (A B B A ...) so drift in machine load hits both alike.
+  const bases: Measured[] = [];
+  const tags: Measured[] = [];
+  let records = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? ['base', 'tagspend'] : ['tagspend', 'base'];
+    for (const which of order) {
+      if (which === 'base') {
+        bases.push(await run('bare pass-through baseline', base, '/v1/chat/completions'));
+      } else {
+        const r = await run('tagspend', { ...proxy, metricsUrl: proxy.url }, '/v1/chat/completions');
+        records += r.records;
+        tags.push(r);
+      }
+    }
+  }
+  const b = median(bases);
+  const ts = median(tags);
+  const answered = tags.reduce((n, r) => n + r.requests.total, 0);
   console.log('');
-  console.log(`tagspend / baseline: ${(ratio * 100).toFixed(1)}% of the RPS (target >= 85%); tagspend ${ts.requests.average.toFixed(0)} req/s (target >= 4000)`);
-  console.log(`proxy CPU per request: tagspend ${ts.cpuPerRequest.toFixed(0)} µs, baseline ${b.cpuPerRequest.toFixed(0)} µs (+${(ts.cpuPerRequest - b.cpuPerRequest).toFixed(0)} µs of tagspend work)`);
-  console.log(`spend records written during the measured run: ${records} for ${ts.requests.total} completed responses (in-flight requests at the end also count)`);
+  console.log(`medians over ${ROUNDS} round(s):`);
+  console.log(`  baseline ${b.rps.toFixed(0)} req/s, ${b.cpu.toFixed(0)} µs CPU/req; tagspend ${ts.rps.toFixed(0)} req/s, ${ts.cpu.toFixed(0)} µs CPU/req`);
+  console.log(`  tagspend / baseline: ${((ts.rps / b.rps) * 100).toFixed(1)}% of the RPS (target >= 85%); tagspend ${ts.rps.toFixed(0)} req/s (target >= 4000)`);
+  console.log(`  tagspend work per request: +${(ts.cpu - b.cpu).toFixed(0)} µs CPU over the baseline`);
+  console.log(`  spend records written during measured runs: ${records} for ${answered} completed responses (requests still in flight when a run stops are answered and recorded too)`);
 } finally {
   for (const c of children) c.kill('SIGTERM');
   await Promise.all(children.map((c) => (c.exitCode === null ? once(c, 'exit') : null)));

@@ -2,7 +2,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PayloadTooLargeError, toOpenAIError, BudgetExceededError } from '../errors.ts';
 
-/** Reads the whole request body, refusing more than `limit` bytes with a 413. */
+/**
+ * Reads the whole request body, refusing more than `limit` bytes with a 413. The listeners are
+ * left in place: the request is finished (or abandoned) when the promise settles, and removing
+ * them would cost more than it saves on the hot path.
+ */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (declared > limit) {
@@ -11,36 +15,32 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const onData = (chunk: Buffer) => {
+    let settled = false;
+    req.on('data', (chunk: Buffer) => {
+      if (settled) return;
       size += chunk.length;
       if (size > limit) {
-        cleanup();
+        settled = true;
         reject(new PayloadTooLargeError(`Request body exceeds the limit of ${limit} bytes`));
         return;
       }
       chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
+    });
+    req.on('end', () => {
+      if (settled) return;
+      settled = true;
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    };
-    const onError = (err: Error) => {
-      cleanup();
+    });
+    req.on('error', (err: Error) => {
+      if (settled) return;
+      settled = true;
       reject(err);
-    };
-    const onClose = () => {
-      if (!req.complete) onError(Object.assign(new Error('client closed the request'), { code: 'ECONNRESET' }));
-    };
-    const cleanup = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('close', onClose);
+    });
+    req.on('close', () => {
+      if (settled || req.complete) return;
+      settled = true;
+      reject(Object.assign(new Error('client closed the request'), { code: 'ECONNRESET' }));
+    });
   });
 }
 

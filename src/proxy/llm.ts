@@ -173,12 +173,11 @@ export function createLlmHandler(deps: LlmDeps) {
       usage: null,
     };
     d.requestId = uuidv7(d.startMs);
-    res.setHeader('x-tagspend-request-id', d.requestId);
     const abort = new ClientAbort();
-    const onClose = () => {
+    // Fires after every response; only one that did not finish means the client went away.
+    res.once('close', () => {
       if (!res.writableFinished) abort.abort();
-    };
-    res.once('close', onClose);
+    });
     try {
       d.principal = deps.keyring.authenticate(req.headers);
       const raw = await readBody(req, deps.maxBodyBytes);
@@ -253,10 +252,9 @@ export function createLlmHandler(deps: LlmDeps) {
         return;
       }
       record(d, outcome, status, message);
+      res.setHeader('x-tagspend-request-id', d.requestId);
       if (err instanceof UpstreamError && err.retryAfter) res.setHeader('retry-after', err.retryAfter);
       sendError(res, err);
-    } finally {
-      res.off('close', onClose);
     }
   };
 
@@ -279,7 +277,7 @@ export function createLlmHandler(deps: LlmDeps) {
     d.usage = usage;
     if (model) d.upstreamModel = model;
     const cost = record(d, 'success', up.statusCode, usage ? null : 'provider response carried no usage');
-    const headers = copyHeaders(up.headers);
+    const headers = copyHeaders(up.headers, d.requestId);
     headers['content-length'] = String(Buffer.byteLength(text));
     if (cost !== null) headers['x-tagspend-cost-usd'] = String(cost);
     res.writeHead(up.statusCode, headers);
@@ -288,7 +286,7 @@ export function createLlmHandler(deps: LlmDeps) {
 
   async function relayStream(d: Draft, up: Dispatcher.ResponseData, res: ServerResponse, hideUsageChunk: boolean, signal: ClientAbort): Promise<void> {
     const tap = new SseUsageTap({ hideUsageChunk });
-    const headers = copyHeaders(up.headers);
+    const headers = copyHeaders(up.headers, d.requestId);
     headers['cache-control'] = 'no-cache';
     res.writeHead(up.statusCode, headers);
     res.flushHeaders();
@@ -347,8 +345,8 @@ function drained(res: ServerResponse, signal: ClientAbort): Promise<void> {
   });
 }
 
-function copyHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
+function copyHeaders(h: Record<string, string | string[] | undefined>, requestId: string): Record<string, string> {
+  const out: Record<string, string> = { 'x-tagspend-request-id': requestId };
   for (const [k, v] of Object.entries(h)) {
     if (v === undefined || DROPPED_RESPONSE_HEADERS.has(k)) continue;
     out[k] = Array.isArray(v) ? v.join(', ') : v;

@@ -1,56 +1,84 @@
 // Prometheus metrics (`GET /metrics`). One registry per proxy so tests can run several.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+// Per-request series are plain numbers updated on the hot path and handed to prom-client only
+// when /metrics is scraped: prom-client hashes label sets on every inc/observe, which costs more
+// than the rest of the bookkeeping of a request.
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric, type MetricValue } from 'prom-client';
 import type { SpendRecord } from '../spend/record.ts';
 
+const LATENCY_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
 interface RequestSeries {
-  requests: ReturnType<Counter<'endpoint' | 'outcome'>['labels']>;
-  latency: ReturnType<Histogram<'endpoint'>['labels']>;
+  endpoint: string;
+  outcome: string;
+  count: number;
+}
+
+interface LatencySeries {
+  endpoint: string;
+  /** Non-cumulative counts per bucket; the last slot is +Inf. */
+  buckets: number[];
+  sum: number;
+  count: number;
 }
 
 export class ProxyMetrics {
   readonly registry = new Registry();
-  readonly requests: Counter<'endpoint' | 'outcome'>;
-  readonly latency: Histogram<'endpoint'>;
-  readonly costUsd: Counter<'provider'>;
-  readonly tokens: Counter<'kind'>;
   readonly recordsWritten: Counter;
   readonly spoolBacklogFiles: Gauge;
   readonly spoolBacklogBytes: Gauge;
   readonly spoolOldestAgeSeconds: Gauge;
   readonly shipFailures: Counter;
   readonly segmentsShipped: Counter;
+  private readonly requestSeries = new Map<string, RequestSeries>();
+  private readonly latencySeries = new Map<string, LatencySeries>();
+  private readonly costByProvider = new Map<string, number>();
+  private promptTokens = 0;
+  private completionTokens = 0;
+  private records = 0;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    this.requests = new Counter({
+    const self = this;
+    new Counter({
       name: 'tagspend_requests_total',
       help: 'API requests handled, by endpoint and outcome',
       labelNames: ['endpoint', 'outcome'],
       registers,
+      collect() {
+        this.reset();
+        for (const s of self.requestSeries.values()) this.inc({ endpoint: s.endpoint, outcome: s.outcome }, s.count);
+      },
     });
-    this.latency = new Histogram({
-      name: 'tagspend_request_duration_seconds',
-      help: 'Time from request start to the last byte of the response',
-      labelNames: ['endpoint'],
-      buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-      registers,
-    });
-    this.costUsd = new Counter({
+    this.registry.registerMetric(this.latencyMetric());
+    new Counter({
       name: 'tagspend_cost_usd_total',
       help: 'Priced spend logged by this proxy, in USD',
       labelNames: ['provider'],
       registers,
+      collect() {
+        this.reset();
+        for (const [provider, usd] of self.costByProvider) this.inc({ provider }, usd);
+      },
     });
-    this.tokens = new Counter({
+    new Counter({
       name: 'tagspend_tokens_total',
       help: 'Tokens logged by this proxy, by kind',
       labelNames: ['kind'],
       registers,
+      collect() {
+        this.reset();
+        this.inc({ kind: 'prompt' }, self.promptTokens);
+        this.inc({ kind: 'completion' }, self.completionTokens);
+      },
     });
     this.recordsWritten = new Counter({
       name: 'tagspend_spend_records_written_total',
       help: 'Spend records appended to local segments',
       registers,
+      collect() {
+        this.reset();
+        this.inc(self.records);
+      },
     });
     this.spoolBacklogFiles = new Gauge({
       name: 'tagspend_spool_backlog_files',
@@ -78,29 +106,61 @@ export class ProxyMetrics {
       registers,
     });
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tagspend_' });
-    this.promptTokens = this.tokens.labels('prompt');
-    this.completionTokens = this.tokens.labels('completion');
   }
 
-  private readonly series = new Map<string, RequestSeries>();
-  private readonly promptTokens: ReturnType<Counter<'kind'>['labels']>;
-  private readonly completionTokens: ReturnType<Counter<'kind'>['labels']>;
-
-  /** Counts one handled request from its spend record (label children are cached: no hashing per request). */
+  /** Counts one handled request from its spend record. */
   observeRequest(rec: SpendRecord): void {
-    const k = rec.endpoint + ' ' + rec.outcome;
-    let s = this.series.get(k);
-    if (!s) {
-      s = { requests: this.requests.labels(rec.endpoint, rec.outcome), latency: this.latency.labels(rec.endpoint) };
-      this.series.set(k, s);
+    this.records += 1;
+    const key = rec.endpoint + ' ' + rec.outcome;
+    const req = this.requestSeries.get(key);
+    if (req) req.count += 1;
+    else this.requestSeries.set(key, { endpoint: rec.endpoint, outcome: rec.outcome, count: 1 });
+    let lat = this.latencySeries.get(rec.endpoint);
+    if (!lat) {
+      lat = { endpoint: rec.endpoint, buckets: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0), sum: 0, count: 0 };
+      this.latencySeries.set(rec.endpoint, lat);
     }
-    s.requests.inc();
-    s.latency.observe(rec.latency_ms / 1000);
-    this.recordsWritten.inc();
-    if (rec.cost_usd) this.costUsd.labels(rec.provider ?? 'unknown').inc(rec.cost_usd);
-    if (rec.total_tokens) {
-      this.promptTokens.inc(rec.prompt_tokens);
-      this.completionTokens.inc(rec.completion_tokens);
+    const seconds = rec.latency_ms / 1000;
+    let i = 0;
+    while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]!) i++;
+    lat.buckets[i]! += 1;
+    lat.sum += seconds;
+    lat.count += 1;
+    if (rec.cost_usd) {
+      const provider = rec.provider ?? 'unknown';
+      this.costByProvider.set(provider, (this.costByProvider.get(provider) ?? 0) + rec.cost_usd);
     }
+    this.promptTokens += rec.prompt_tokens;
+    this.completionTokens += rec.completion_tokens;
+  }
+
+  private latencyMetric(): Metric {
+    const name = 'tagspend_request_duration_seconds';
+    const help = 'Time from request start to the last byte of the response';
+    const series = this.latencySeries;
+    const metric = {
+      name,
+      help,
+      type: 'histogram',
+      aggregator: 'sum',
+      async get() {
+        const values: (MetricValue<string> & { metricName: string })[] = [];
+        for (const s of series.values()) {
+          let cumulative = 0;
+          LATENCY_BUCKETS.forEach((le, i) => {
+            cumulative += s.buckets[i]!;
+            values.push({ metricName: `${name}_bucket`, labels: { le, endpoint: s.endpoint }, value: cumulative });
+          });
+          values.push({ metricName: `${name}_bucket`, labels: { le: '+Inf', endpoint: s.endpoint }, value: s.count });
+          values.push({ metricName: `${name}_sum`, labels: { endpoint: s.endpoint }, value: s.sum });
+          values.push({ metricName: `${name}_count`, labels: { endpoint: s.endpoint }, value: s.count });
+        }
+        return { name, help, type: 'histogram', aggregator: 'sum', values };
+      },
+      reset() {
+        series.clear();
+      },
+    };
+    return metric as unknown as Metric;
   }
 }
