@@ -6,6 +6,7 @@ import { shipCommand } from './ship.ts';
 import { jobsCommand } from './jobs.ts';
 import { queryCommand } from './query.ts';
 import { reportCommand } from './report.ts';
+import { demoCommand } from './demo.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
@@ -15,4 +16,5 @@ export const commands: CommandModule<any, any>[] = [
   jobsCommand,
   queryCommand,
   reportCommand,
+  demoCommand,
 ];
