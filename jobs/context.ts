@@ -14,6 +14,8 @@ export interface JobContext {
   /** The job_runs row this work is recorded under. */
   readonly runId: number;
   readonly progress: Progress;
+  /** Set when the process is asked to stop: jobs end at their next safe point. */
+  readonly signal?: AbortSignal;
 }
 
 /** What a run changed and found, summed over the jobs it ran (one job_runs row). */

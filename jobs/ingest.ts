@@ -134,6 +134,10 @@ export async function runIngest(ctx: JobContext, options: IngestOptions = {}): P
   try {
     for (let i = 0; i < batches.length; i++) {
       const files: DownloadedObject[] = await next!;
+      if (ctx.signal?.aborted) {
+        ctx.log.info({ done: i, of: batches.length }, 'stopping between batches');
+        break;
+      }
       // Download the next batch while this one is parsed and committed.
       next = i + 1 < batches.length ? fetch(batches[i + 1]!) : null;
       await hooks.afterDownload?.(files);

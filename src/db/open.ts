@@ -25,6 +25,8 @@ export interface OpenWriterOptions {
   threads?: number;
   /** Monotonic milliseconds, for the wait deadline. */
   now?: () => number;
+  /** Called once when the file is held elsewhere and this open starts waiting for it. */
+  onWait?: (holder: string) => void;
 }
 
 const LOCK_POLL_MS = 200;
@@ -74,6 +76,7 @@ export async function openWriter(file: string, options: OpenWriterOptions = {}):
   };
   if (options.threads !== undefined) settings.threads = String(options.threads);
 
+  let waited = false;
   for (;;) {
     let lastErr: unknown = null;
     if (!openHere.has(path)) {
@@ -94,8 +97,8 @@ export async function openWriter(file: string, options: OpenWriterOptions = {}):
         lastErr = err;
       }
     }
+    const holder = lastErr === null ? 'another job in this process' : holderOf(lastErr);
     if (now() >= deadline) {
-      const holder = lastErr === null ? 'another job in this process' : holderOf(lastErr);
       throw new DatabaseLockedError(
         `the DuckDB file ${path} is being written by ${holder}` +
           (options.lockWaitMs ? ` (waited ${Math.round(options.lockWaitMs / 1000)} s)` : '') +
@@ -103,6 +106,8 @@ export async function openWriter(file: string, options: OpenWriterOptions = {}):
         lastErr === null ? {} : { cause: lastErr },
       );
     }
+    if (!waited) options.onWait?.(holder);
+    waited = true;
     await delay(Math.min(LOCK_POLL_MS, Math.max(1, deadline - now())));
   }
 }

@@ -1,0 +1,1 @@
+SELECT nextval('job_run_ids') AS run_id;
