@@ -84,7 +84,7 @@ const budgetsStep: Step = async (ctx) => {
   await runBudgets(ctx, ctx.settings.alerts);
 };
 
-/** What each job runs, in order. Reconcile = ingest, re-price, rollup (budgets join here). */
+/** What each job runs, in order. Reconcile = ingest, re-price, rollup, budgets. */
 export const JOB_STEPS: Readonly<Record<Exclude<JobName, 'report'>, readonly Step[]>> = {
   ingest: [ingestStep],
   reprice: [repriceStep],

@@ -35,7 +35,7 @@ function setup(argv: CommonArgs, jobs: Record<string, unknown> = {}) {
 
 const runCommand: CommandModule<CommonArgs, RunArgs> = {
   command: 'run <job>',
-  describe: 'Run one job now: ingest, reprice, rollup, reconcile (all of them, in order) or report',
+  describe: 'Run one job now: ingest, reprice, rollup, budgets, reconcile (all of them, in order) or report',
   builder: (y) =>
     common(y)
       .positional('job', { choices: JOB_NAMES, demandOption: true, describe: 'The job to run' })
