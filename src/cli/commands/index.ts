@@ -7,6 +7,7 @@ import { jobsCommand } from './jobs.ts';
 import { queryCommand } from './query.ts';
 import { reportCommand } from './report.ts';
 import { demoCommand } from './demo.ts';
+import { tagsCommand } from './tags.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
@@ -17,4 +18,5 @@ export const commands: CommandModule<any, any>[] = [
   queryCommand,
   reportCommand,
   demoCommand,
+  tagsCommand,
 ];
