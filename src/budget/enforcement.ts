@@ -89,7 +89,10 @@ export async function startBudgetEnforcement(options: {
     async close() {
       stopped = true;
       if (timer) clearTimeout(timer);
-      await inFlight;
+      // A poll hanging on an unresponsive store must not hold the shutdown.
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([inFlight, new Promise<void>((r) => (t = setTimeout(r, 1_000)))]);
+      clearTimeout(t);
     },
   };
 }
