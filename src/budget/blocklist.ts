@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../log.ts';
 import type { ObjectStore } from '../store/types.ts';
+import { isValidDuration } from './window.ts';
 
 export const BLOCKLIST_KEY = 'control/blocklist.json';
 export const BLOCKLIST_SCHEMA = 1;
@@ -13,7 +14,7 @@ export const BLOCKLIST_SCHEMA = 1;
 const entrySchema = z.object({
   spend: z.number().finite(),
   max_budget: z.number().finite(),
-  budget_duration: z.string(),
+  budget_duration: z.string().refine(isValidDuration),
   window_start: z.string(),
   reset_at: z.string(),
   blocked: z.boolean(),

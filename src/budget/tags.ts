@@ -58,7 +58,8 @@ const storedSchema = z.object({
   name: nameSchema,
   description: z.string().nullable().default(null),
   max_budget: z.number().nullable().default(null),
-  budget_duration: z.string().nullable().default(null),
+  // A hand-edited object with a bad duration is refused here (and skipped), not at request time.
+  budget_duration: z.string().refine(isValidDuration).nullable().default(null),
   soft_budget: z.number().nullable().default(null),
   alert_thresholds: z.array(z.number()).nullable().default(null),
   created_at: z.string(),
