@@ -14,6 +14,7 @@ SELECT * FROM read_json(
   format = 'newline_delimited',
   compression = 'gzip',
   filename = true,
+  hive_partitioning = false,
   columns = {
     "schema": 'INTEGER', request_id: 'VARCHAR', ts: 'TIMESTAMPTZ', end_ts: 'TIMESTAMPTZ',
     latency_ms: 'BIGINT', instance: 'VARCHAR', endpoint: 'VARCHAR', model: 'VARCHAR',
@@ -31,6 +32,7 @@ SELECT n, r.* FROM read_json(
   files,
   format = 'newline_delimited',
   compression = 'uncompressed',
+  hive_partitioning = false,
   columns = {
     n: 'BIGINT',
     r: 'STRUCT("schema" INTEGER, request_id VARCHAR, ts TIMESTAMPTZ, end_ts TIMESTAMPTZ,

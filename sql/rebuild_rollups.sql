@@ -54,33 +54,49 @@ GROUP BY "day", tag;
 CREATE OR REPLACE TEMP MACRO split_units(units, n, i) AS
   sign(units) * (abs(units) // n + CASE WHEN i <= abs(units) % n THEN 1 ELSE 0 END);
 
+CREATE OR REPLACE TEMP TABLE rollup_tag_pairs AS
+SELECT * EXCLUDE (tag), left(tag, strpos(tag, ':') - 1) AS tag_key, substring(tag, strpos(tag, ':') + 1) AS tag_value
+FROM (SELECT rowid AS set_id, * EXCLUDE (tags), unnest(list_distinct(tags)) AS tag FROM rollup_tag_sets)
+WHERE strpos(tag, ':') > 1;
+
 INSERT INTO rollup_daily_tag_key
-WITH pairs AS (
-  SELECT s.set_id, s.* EXCLUDE (set_id, tags, tag),
-    s.tag[:strpos(s.tag, ':') - 1] AS tag_key, s.tag[strpos(s.tag, ':') + 1:] AS tag_value
-  FROM (
-    SELECT rowid AS set_id, *, unnest(list_distinct(tags)) AS tag FROM rollup_tag_sets
-  ) s
-  WHERE strpos(s.tag, ':') > 1
+WITH pairs AS (SELECT * FROM rollup_tag_pairs),
+-- Only sets that carry a key more than once need the split; the rest keep their whole measures.
+repeated AS (
+  SELECT set_id, tag_key, count(*) AS n FROM pairs GROUP BY set_id, tag_key HAVING count(*) > 1
+),
+whole AS (
+  SELECT "day", tag_key, tag_value,
+    sum(requests)::DECIMAL(38, 6) AS requests, sum(errors)::DECIMAL(38, 6) AS errors, sum(unpriced)::DECIMAL(38, 6) AS unpriced,
+    sum(prompt_tokens)::BIGINT AS prompt_tokens, sum(completion_tokens)::BIGINT AS completion_tokens,
+    sum(total_tokens)::BIGINT AS total_tokens, sum(cached_tokens)::BIGINT AS cached_tokens,
+    sum(cache_write_tokens)::BIGINT AS cache_write_tokens, sum(reasoning_tokens)::BIGINT AS reasoning_tokens,
+    sum(spend_usd)::DECIMAL(38, 10) AS spend_usd
+  FROM pairs p ANTI JOIN repeated r USING (set_id, tag_key)
+  GROUP BY "day", tag_key, tag_value
 ),
 ranked AS (
-  SELECT *,
-    count(*) OVER (PARTITION BY set_id, tag_key) AS n,
-    row_number() OVER (PARTITION BY set_id, tag_key ORDER BY tag_value) AS i
-  FROM pairs
+  SELECT p.*, r.n, row_number() OVER (PARTITION BY p.set_id, p.tag_key ORDER BY p.tag_value) AS i
+  FROM pairs p JOIN repeated r USING (set_id, tag_key)
+),
+split AS (
+  SELECT "day", tag_key, tag_value,
+    (sum(split_units(requests::HUGEINT * 1000000, n, i))::DECIMAL(38, 0) * 0.000001::DECIMAL(38, 6))::DECIMAL(38, 6) AS requests,
+    (sum(split_units(errors::HUGEINT * 1000000, n, i))::DECIMAL(38, 0) * 0.000001::DECIMAL(38, 6))::DECIMAL(38, 6) AS errors,
+    (sum(split_units(unpriced::HUGEINT * 1000000, n, i))::DECIMAL(38, 0) * 0.000001::DECIMAL(38, 6))::DECIMAL(38, 6) AS unpriced,
+    sum(split_units(prompt_tokens::HUGEINT, n, i))::BIGINT AS prompt_tokens,
+    sum(split_units(completion_tokens::HUGEINT, n, i))::BIGINT AS completion_tokens,
+    sum(split_units(total_tokens::HUGEINT, n, i))::BIGINT AS total_tokens,
+    sum(split_units(cached_tokens::HUGEINT, n, i))::BIGINT AS cached_tokens,
+    sum(split_units(cache_write_tokens::HUGEINT, n, i))::BIGINT AS cache_write_tokens,
+    sum(split_units(reasoning_tokens::HUGEINT, n, i))::BIGINT AS reasoning_tokens,
+    (sum(split_units((spend_usd * 10000000000)::HUGEINT, n, i))::DECIMAL(38, 0) * 0.0000000001::DECIMAL(38, 10))::DECIMAL(38, 10) AS spend_usd
+  FROM ranked
+  GROUP BY "day", tag_key, tag_value
 )
-SELECT "day", tag_key, tag_value,
-  (sum(split_units(requests::HUGEINT * 1000000, n, i))::DECIMAL(38, 0) * 0.000001::DECIMAL(38, 6))::DECIMAL(38, 6),
-  (sum(split_units(errors::HUGEINT * 1000000, n, i))::DECIMAL(38, 0) * 0.000001::DECIMAL(38, 6))::DECIMAL(38, 6),
-  (sum(split_units(unpriced::HUGEINT * 1000000, n, i))::DECIMAL(38, 0) * 0.000001::DECIMAL(38, 6))::DECIMAL(38, 6),
-  sum(split_units(prompt_tokens::HUGEINT, n, i))::BIGINT,
-  sum(split_units(completion_tokens::HUGEINT, n, i))::BIGINT,
-  sum(split_units(total_tokens::HUGEINT, n, i))::BIGINT,
-  sum(split_units(cached_tokens::HUGEINT, n, i))::BIGINT,
-  sum(split_units(cache_write_tokens::HUGEINT, n, i))::BIGINT,
-  sum(split_units(reasoning_tokens::HUGEINT, n, i))::BIGINT,
-  (sum(split_units((spend_usd * 10000000000)::HUGEINT, n, i))::DECIMAL(38, 0) * 0.0000000001::DECIMAL(38, 10))::DECIMAL(38, 10)
-FROM ranked
+SELECT "day", tag_key, tag_value, sum(requests), sum(errors), sum(unpriced), sum(prompt_tokens), sum(completion_tokens),
+  sum(total_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(spend_usd)
+FROM (SELECT * FROM whole UNION ALL SELECT * FROM split)
 GROUP BY "day", tag_key, tag_value;
 
 INSERT INTO rollup_daily_user
@@ -128,5 +144,6 @@ WHERE "day" IN (SELECT "day" FROM rollup_scope)
 GROUP BY "day", key_alias;
 
 DELETE FROM rollup_pending_days WHERE "day" IN (SELECT "day" FROM rollup_scope);
+DROP TABLE rollup_tag_pairs;
 DROP TABLE rollup_tag_sets;
 DROP TABLE rollup_scope;

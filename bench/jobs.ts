@@ -1,0 +1,108 @@
+// `npm run bench:jobs`: the reconciliation jobs on N realistic spend records.
+//
+// Generates BENCH_RECORDS (default 5,000,000) records over a week (tags from hundreds of apps
+// and dozens of teams, ~50k users, metadata, a few multi-value tag keys, unknown prices) as
+// BENCH_OBJECTS (default 20) gzip NDJSON objects in a local store under a temp directory, then
+// times the ingest job and the rollup job (each a full run: open, job_runs, snapshot publish),
+// then a reconcile run with nothing new. Prints records/s end to end, the no-op time and the
+// peak RSS of this process (DuckDB runs inside it). BENCH_KEEP=1 keeps the directory.
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { createGzip, constants as zlib } from 'node:zlib';
+import { loadConfig } from '../src/config/load.ts';
+import { createLogger } from '../src/log.ts';
+import { LocalStore } from '../src/store/local.ts';
+import { runJob, summaryLine, type RunSummary } from '../jobs/runner.ts';
+import { jobSettings } from '../jobs/settings.ts';
+import { makeRecord, objectKey, seededRandom, type RecordShape } from '../test/helpers/spend-fixtures.ts';
+
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 5_000_000);
+const OBJECTS = Number(process.env.BENCH_OBJECTS ?? 20);
+const KEEP = process.env.BENCH_KEEP === '1';
+const SHAPE: RecordShape = { users: 50_000, apps: 200, teams: 40, projects: 300 };
+const WEEK_MS = 7 * 86_400_000;
+const END = Date.parse('2026-11-10T00:00:00Z');
+const START = END - WEEK_MS;
+const CHUNK_CHARS = 4 * 1024 * 1024;
+
+const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+
+async function writeObject(path: string, from: number, count: number, rand: () => number): Promise<void> {
+  const out = createWriteStream(path);
+  const gzip = createGzip({ level: zlib.Z_BEST_SPEED });
+  gzip.pipe(out);
+  const step = WEEK_MS / RECORDS;
+  let chunk = '';
+  for (let i = 0; i < count; i++) {
+    const r = makeRecord(from + i, rand, START, step, SHAPE);
+    chunk += `${JSON.stringify(r)}\n`;
+    if (chunk.length >= CHUNK_CHARS) {
+      if (!gzip.write(chunk)) await once(gzip, 'drain');
+      chunk = '';
+    }
+  }
+  gzip.end(chunk);
+  await once(out, 'finish');
+}
+
+async function generate(store: LocalStore, dir: string): Promise<number> {
+  const rand = seededRandom(2026);
+  const per = Math.ceil(RECORDS / OBJECTS);
+  let bytes = 0;
+  for (let o = 0, from = 0; from < RECORDS; o++, from += per) {
+    const count = Math.min(per, RECORDS - from);
+    const file = join(dir, `gen-${o}.ndjson.gz`);
+    await writeObject(file, from, count, rand);
+    const key = objectKey('bench1', START + Math.floor((from * WEEK_MS) / RECORDS), o);
+    bytes += (await store.putFile(key, file)).size;
+    await rm(file);
+    process.stderr.write(`\rgenerated ${o + 1}/${OBJECTS} objects`);
+  }
+  process.stderr.write('\n');
+  return bytes;
+}
+
+function line(label: string, s: RunSummary): void {
+  console.log(`${label.padEnd(8)} ${(s.durationMs / 1000).toFixed(2).padStart(7)} s  ${summaryLine(s)}`);
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'tagspend-bench-jobs-'));
+  try {
+    const store = new LocalStore(join(dir, 'store'));
+    const settings = jobSettings(loadConfig({ env: {}, overrides: { data_dir: dir, store: { url: store.url } } }));
+    const log = createLogger(process.env.TAGSPEND_LOG_LEVEL ?? 'warn');
+    const genStart = performance.now();
+    const bytes = await generate(store, dir);
+    console.log(`records  ${RECORDS.toLocaleString('en-US')} in ${OBJECTS} objects, ${mib(bytes)} gzip, generated in ${((performance.now() - genStart) / 1000).toFixed(1)} s`);
+
+    const deps = { settings, store, log, now: () => new Date(END + 3_600_000) };
+    const ingest = await runJob({ job: 'ingest', trigger: 'cli', full: true }, deps);
+    line('ingest', ingest);
+    const rollup = await runJob({ job: 'rollup', trigger: 'cli' }, deps);
+    line('rollup', rollup);
+    const noop = await runJob({ job: 'reconcile', trigger: 'cli', full: true }, deps);
+    line('no-op', noop);
+
+    const seconds = (ingest.durationMs + rollup.durationMs) / 1000;
+    const rss = process.resourceUsage().maxRSS * 1024;
+    const dbSize = (await stat(settings.dbFile)).size;
+    console.log('');
+    console.log(`end to end (ingest + rollup): ${seconds.toFixed(2)} s, ${Math.round(ingest.rows / seconds).toLocaleString('en-US')} records/s  (target >= 250,000)`);
+    console.log(`no-op reconcile:              ${(noop.durationMs / 1000).toFixed(3)} s  (target < 1 s)`);
+    console.log(`peak RSS:                     ${mib(rss)}  (target < 2048 MiB)`);
+    console.log(`DuckDB file:                  ${mib(dbSize)}`);
+    if (ingest.rows !== RECORDS || ingest.status !== 'success') {
+      throw new Error(`expected ${RECORDS} rows loaded, got ${ingest.rows} (${ingest.status} ${ingest.error ?? ''})`);
+    }
+    await store.close();
+  } finally {
+    if (KEEP) console.log(`kept ${dir}`);
+    else await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
