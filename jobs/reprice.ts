@@ -27,44 +27,70 @@ export function priceFor(prices: PriceTable, provider: string | null, model: str
   return null;
 }
 
-async function appendCosts(conn: DuckDBConnection, rows: readonly Record<string, Json>[], prices: PriceTable): Promise<{ priced: number; unpriced: number }> {
-  const memo = new Map<string, PriceMatch | null>();
-  let priced = 0;
-  let unpriced = 0;
-  await conn.run(sql('create_repriced_usage'));
-  const appender = await conn.createAppender('repriced_usage', 'main', 'temp');
+const TOKENS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cache_write_tokens', 'reasoning_tokens'] as const;
+
+async function append(conn: DuckDBConnection, table: string, rows: readonly (readonly (string | bigint | null)[])[]): Promise<void> {
+  const appender = await conn.createAppender(table, 'main', 'temp');
   try {
-    for (const r of rows) {
-      const [provider, model, upstream] = [str(r.provider), str(r.model), str(r.upstream_model)];
-      const memoKey = JSON.stringify([provider, model, upstream]);
-      let match = memo.get(memoKey);
-      if (match === undefined) memo.set(memoKey, (match = priceFor(prices, provider, model, upstream)));
-      if (match === null) {
-        unpriced += count(r.requests);
-        continue;
+    for (const row of rows) {
+      for (const v of row) {
+        if (v === null) appender.appendNull();
+        else if (typeof v === 'bigint') appender.appendBigInt(v);
+        else appender.appendVarchar(v);
       }
-      priced += count(r.requests);
-      const tokens = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cache_write_tokens', 'reasoning_tokens'] as const;
-      const usage = Object.fromEntries(tokens.map((t) => [t, count(r[t])])) as Record<(typeof tokens)[number], number>;
-      for (const v of [provider, model, upstream]) (v === null ? appender.appendNull() : appender.appendVarchar(v));
-      for (const t of tokens) (r[t] === null ? appender.appendNull() : appender.appendBigInt(BigInt(usage[t])));
-      appender.appendVarchar(costOf(usage, match.price).toFixed(10));
-      appender.appendVarchar(match.ref);
       appender.endRow();
     }
     appender.flushSync();
   } finally {
     appender.closeSync();
   }
-  return { priced, unpriced };
+}
+
+/** The models of unpriced rows that the price table now knows, with the match for each. */
+async function repriceableModels(conn: DuckDBConnection, prices: PriceTable): Promise<{ matches: Map<string, PriceMatch>; priced: number; unpriced: number }> {
+  const matches = new Map<string, PriceMatch>();
+  let priced = 0;
+  let unpriced = 0;
+  for (const r of await selectRows(conn, sql('select_unpriced_models'))) {
+    const match = priceFor(prices, str(r.provider), str(r.model), str(r.upstream_model));
+    if (match === null) {
+      unpriced += count(r.requests);
+      continue;
+    }
+    priced += count(r.requests);
+    matches.set(JSON.stringify([str(r.provider), str(r.model), str(r.upstream_model)]), match);
+  }
+  return { matches, priced, unpriced };
+}
+
+/** Costs per distinct (model, usage) combination, computed with costOf, into repriced_usage. */
+async function computeCosts(conn: DuckDBConnection, matches: ReadonlyMap<string, PriceMatch>): Promise<void> {
+  await conn.run(sql('create_repriceable_models'));
+  await append(conn, 'repriceable_models', [...matches.keys()].map((k) => JSON.parse(k) as (string | null)[]));
+  const usage = await selectRows(conn, sql('select_unpriced_usage'));
+  await conn.run(sql('create_repriced_usage'));
+  await append(
+    conn,
+    'repriced_usage',
+    usage.map((r) => {
+      const model = [str(r.provider), str(r.model), str(r.upstream_model)];
+      const match = matches.get(JSON.stringify(model))!;
+      const tokens = Object.fromEntries(TOKENS.map((t) => [t, count(r[t])])) as Record<(typeof TOKENS)[number], number>;
+      return [
+        ...model,
+        ...TOKENS.map((t) => (r[t] === null ? null : BigInt(tokens[t]))),
+        costOf(tokens, match.price).toFixed(10),
+        match.ref,
+      ];
+    }),
+  );
 }
 
 export async function runReprice(ctx: JobContext, prices: PriceTable): Promise<RepriceResult> {
   const { conn } = ctx.db;
-  const usage = await selectRows(conn, sql('select_unpriced_usage'));
-  if (usage.length === 0) return { repriced: 0, unpriced: 0 };
-  const { priced, unpriced } = await appendCosts(conn, usage, prices);
+  const { matches, priced, unpriced } = await repriceableModels(conn, prices);
   if (priced === 0) return { repriced: 0, unpriced };
+  await computeCosts(conn, matches);
   ctx.progress.phase('reprice', priced);
   const repriced = await inTransaction(conn, async () => {
     await conn.run(sql('insert_repriced_days'));
