@@ -2,18 +2,18 @@
 //
 // Objects are listed in key order (paged by the store), those the manifest already has are
 // skipped, and the rest are loaded in batches: download (bounded parallelism, the next batch
-// downloading while this one loads), parse into temp tables (jobs/load.ts), drop request ids
-// already stored, then ONE transaction writes the rows, the rejected lines, the manifest
+// downloading while this one loads), then ONE transaction parses them into spend_logs
+// (jobs/load.ts), drops request ids stored twice, and writes the rejected lines, the manifest
 // entries and the days to re-roll. A crash anywhere before COMMIT leaves the file as it was,
 // and the re-run loads the same objects in the same order, so it ends with the same rows.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sql } from '../src/db/sql.ts';
-import { inTransaction } from '../src/db/transaction.ts';
+import { begin, commit, rollback } from '../src/db/transaction.ts';
 import type { ObjectInfo } from '../src/store/types.ts';
 import type { JobContext } from './context.ts';
 import { downloadBatch } from './download.ts';
-import { stageBatch, type DownloadedObject } from './load.ts';
+import { failedFile, insertObjects, isDataError, prepareBatch, salvage, type DownloadedObject } from './load.ts';
 
 export const SPEND_PREFIX = 'spend/';
 const OBJECT_SUFFIX = '.ndjson.gz';
@@ -77,39 +77,100 @@ export async function pendingObjects(ctx: JobContext, full: boolean): Promise<Ob
   return pending;
 }
 
-async function commitBatch(ctx: JobContext, files: readonly DownloadedObject[], hooks: IngestHooks): Promise<IngestResult> {
+/** Probes objects one at a time (each attempt rolled back) for those the fast path refuses. */
+async function refusedObjects(ctx: JobContext, candidates: readonly DownloadedObject[], at: string): Promise<DownloadedObject[]> {
   const { conn } = ctx.db;
-  const staged = await stageBatch(conn, files, join(ctx.settings.workDir, `run-${ctx.runId}`), ctx.log);
-  await conn.run(sql('delete_staged_duplicates'));
-  const after = await conn.runAndReadAll(sql('count_staged_rows'));
-  const stored = new Map(after.getRowsJson().map(([filename, n]) => [String(filename), Number(n)]));
+  const refused: DownloadedObject[] = [];
+  for (const f of candidates) {
+    await begin(conn);
+    try {
+      await insertObjects(conn, [f.path], ctx.settings.timezone, at);
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      refused.push(f);
+    } finally {
+      await rollback(conn);
+    }
+  }
+  return refused;
+}
 
-  const result: IngestResult = { objects: files.length, rows: 0, duplicates: 0, rejected: 0, batches: 1 };
+/**
+ * Inserts the batch's objects inside an open transaction. Each refused object is rolled back,
+ * salvaged line by line outside the transaction, and the attempt repeated with its clean lines.
+ * Returns with the transaction open and the rejected-line count per object key.
+ */
+async function insertBatch(ctx: JobContext, files: readonly DownloadedObject[], at: string): Promise<Map<string, number>> {
+  const { conn } = ctx.db;
+  const workDir = join(ctx.settings.workDir, `run-${ctx.runId}`);
+  const rejected = new Map<string, number>();
+  let paths = files.map((f) => f.path);
+  for (;;) {
+    await begin(conn);
+    try {
+      await insertObjects(conn, paths, ctx.settings.timezone, at);
+      return rejected;
+    } catch (err) {
+      await rollback(conn);
+      if (!isDataError(err)) throw err;
+      const named = files.find((f) => f.path === failedFile(err) && !rejected.has(f.key));
+      const unsalvaged = files.filter((f) => !rejected.has(f.key));
+      const culprits = named ? [named] : await refusedObjects(ctx, unsalvaged, at);
+      // A refusal no original object explains (a salvaged file refused again) would loop.
+      if (culprits.length === 0) throw err;
+      for (const f of culprits) {
+        ctx.log.debug({ key: f.key, err: (err as Error).message }, 'object needs the line-by-line path');
+        const { cleanPath, rejected: n } = await salvage(conn, f, workDir);
+        rejected.set(f.key, n);
+        paths = paths.filter((p) => p !== f.path);
+        if (cleanPath !== null) paths.push(cleanPath);
+        if (n > 0) ctx.log.warn({ key: f.key, rejected: n }, 'object has rejected lines');
+      }
+    }
+  }
+}
+
+async function batchCounts(ctx: JobContext): Promise<Map<string, number>> {
+  const reader = await ctx.db.conn.runAndReadAll(sql('count_batch_rows'));
+  return new Map(reader.getRowsJson().map(([key, n]) => [String(key), Number(n)]));
+}
+
+async function loadBatch(ctx: JobContext, files: readonly DownloadedObject[], hooks: IngestHooks): Promise<IngestResult> {
+  const { conn } = ctx.db;
   const at = ctx.now().toISOString();
-  await inTransaction(conn, async () => {
-    await conn.run(sql('insert_spend_logs'), { tz: ctx.settings.timezone, loaded_at: at });
+  await prepareBatch(conn, files);
+  const rejected = await insertBatch(ctx, files, at);
+  const result: IngestResult = { objects: files.length, rows: 0, duplicates: 0, rejected: 0, batches: 1 };
+  try {
+    const parsed = await batchCounts(ctx);
+    await conn.run(sql('delete_batch_duplicates'));
+    const stored = await batchCounts(ctx);
     await conn.run(sql('insert_staged_rejects'), { rejected_at: at, run_id: ctx.runId });
-    await conn.run(sql('insert_pending_days_from_staged'), { tz: ctx.settings.timezone });
+    await conn.run(sql('insert_pending_days_from_batch'));
     for (const f of files) {
-      const counts = staged.get(f.key) ?? { rows: 0, rejected: 0 };
-      const rows = stored.get(f.path) ?? 0;
-      const duplicates = counts.rows - rows;
+      const rows = stored.get(f.key) ?? 0;
+      const duplicates = (parsed.get(f.key) ?? 0) - rows;
+      const lost = rejected.get(f.key) ?? 0;
       result.rows += rows;
       result.duplicates += duplicates;
-      result.rejected += counts.rejected;
+      result.rejected += lost;
       await conn.run(sql('insert_ingested_object'), {
         key: f.key,
         etag: f.etag,
         size: f.size,
         rows,
         duplicates,
-        rejected: counts.rejected,
+        rejected: lost,
         loaded_at: at,
         run_id: ctx.runId,
       });
     }
     await hooks.beforeCommit?.(files);
-  });
+  } catch (err) {
+    await rollback(conn);
+    throw err;
+  }
+  await commit(conn);
   return result;
 }
 
@@ -141,7 +202,7 @@ export async function runIngest(ctx: JobContext, options: IngestOptions = {}): P
       // Download the next batch while this one is parsed and committed.
       next = i + 1 < batches.length ? fetch(batches[i + 1]!) : null;
       await hooks.afterDownload?.(files);
-      const r = await commitBatch(ctx, files, hooks);
+      const r = await loadBatch(ctx, files, hooks);
       total.objects += r.objects;
       total.rows += r.rows;
       total.duplicates += r.duplicates;

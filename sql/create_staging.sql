@@ -1,9 +1,11 @@
 -- Per-batch scratch tables (TEMP: never in the file, gone with the session).
--- staged: parsed rows of the batch's objects; slow_rows: rows of one object re-read line by line;
--- staged_rejects: lines that will go to rejected_lines; batch_files: downloaded path -> object key.
+-- batch_files: downloaded (or salvaged) file path -> object key; slow_rows: lines of one object
+-- re-read line by line; staged_rejects: lines that will go to rejected_lines.
 
-CREATE OR REPLACE TEMP TABLE staged (
-  filename VARCHAR, "schema" INTEGER, request_id VARCHAR, ts TIMESTAMPTZ, end_ts TIMESTAMPTZ,
+CREATE OR REPLACE TEMP TABLE batch_files (path VARCHAR NOT NULL, "key" VARCHAR NOT NULL);
+
+CREATE OR REPLACE TEMP TABLE slow_rows (
+  n BIGINT, "schema" INTEGER, request_id VARCHAR, ts TIMESTAMPTZ, end_ts TIMESTAMPTZ,
   latency_ms BIGINT, instance VARCHAR, endpoint VARCHAR, model VARCHAR, provider VARCHAR,
   upstream_model VARCHAR, stream BOOLEAN, status INTEGER, outcome VARCHAR,
   prompt_tokens BIGINT, completion_tokens BIGINT, total_tokens BIGINT, cached_tokens BIGINT,
@@ -12,10 +14,6 @@ CREATE OR REPLACE TEMP TABLE staged (
   key_alias VARCHAR, key_hash VARCHAR, error VARCHAR
 );
 
-CREATE OR REPLACE TEMP TABLE slow_rows AS SELECT 0::BIGINT AS n, * EXCLUDE (filename) FROM staged LIMIT 0;
-
 CREATE OR REPLACE TEMP TABLE staged_rejects (
   filename VARCHAR NOT NULL, line_number BIGINT NOT NULL, raw VARCHAR NOT NULL, reason VARCHAR NOT NULL
 );
-
-CREATE OR REPLACE TEMP TABLE batch_files (path VARCHAR NOT NULL, "key" VARCHAR NOT NULL);

@@ -1,1 +1,0 @@
-SELECT filename, count(*) AS n FROM staged GROUP BY filename;

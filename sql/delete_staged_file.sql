@@ -1,1 +1,0 @@
-DELETE FROM staged WHERE filename = $filename;
