@@ -62,27 +62,34 @@ export interface RunSummary extends RunCounts {
   error: string | null;
   snapshotPublished: boolean;
   reportFiles: string[];
+  /** Milliseconds per step (ingest, reprice, rollup, budgets) and for publishing the snapshot. */
+  timings: Record<string, number>;
 }
 
-type Step = (ctx: JobContext, counts: RunCounts, req: RunRequest, deps: RunDeps) => Promise<void>;
+interface Step {
+  name: string;
+  run(ctx: JobContext, counts: RunCounts, req: RunRequest, deps: RunDeps): Promise<void>;
+}
 
-const ingestStep: Step = async (ctx, counts, req, deps) => {
+const step = (name: string, run: Step['run']): Step => ({ name, run });
+
+const ingestStep = step('ingest', async (ctx, counts, req, deps) => {
   const r = await runIngest(ctx, { full: req.full ?? false, ...(deps.ingestHooks ? { hooks: deps.ingestHooks } : {}) });
   counts.objects += r.objects;
   counts.rows += r.rows;
   counts.duplicates += r.duplicates;
   counts.rejected += r.rejected;
-};
-const repriceStep: Step = async (ctx, counts, _req, deps) => {
+});
+const repriceStep = step('reprice', async (ctx, counts, _req, deps) => {
   const prices = deps.prices ?? loadPriceTable(ctx.settings.priceOverridesFile ? { overridesFile: ctx.settings.priceOverridesFile } : {});
   counts.repriced += (await runReprice(ctx, prices)).repriced;
-};
-const rollupStep: Step = async (ctx, counts) => {
+});
+const rollupStep = step('rollup', async (ctx, counts) => {
   counts.days += (await runRollup(ctx)).days;
-};
-const budgetsStep: Step = async (ctx) => {
+});
+const budgetsStep = step('budgets', async (ctx) => {
   await runBudgets(ctx, ctx.settings.alerts);
-};
+});
 
 /** What each job runs, in order. Reconcile = ingest, re-price, rollup, budgets. */
 export const JOB_STEPS: Readonly<Record<Exclude<JobName, 'report'>, readonly Step[]>> = {
@@ -152,14 +159,17 @@ export async function runJob(req: RunRequest, deps: RunDeps): Promise<RunSummary
     let reportFiles: string[] = [];
     let error: string | null = null;
     let retimed = false;
+    const timings: Record<string, number> = {};
     try {
       retimed = await applyTimezone(ctx);
       if (req.job === 'report') {
         reportFiles = await writeDailyReport(ctx, req.reportDay ?? defaultReportDay(now(), settings.timezone));
       } else {
-        for (const step of JOB_STEPS[req.job]) {
+        for (const s of JOB_STEPS[req.job]) {
           if (deps.signal?.aborted) break;
-          await step(ctx, counts, req, deps);
+          const t0 = performance.now();
+          await s.run(ctx, counts, req, deps);
+          timings[s.name] = performance.now() - t0;
         }
       }
     } catch (err) {
@@ -171,7 +181,9 @@ export async function runJob(req: RunRequest, deps: RunDeps): Promise<RunSummary
     const changed = retimed || counts.rows + counts.repriced + counts.days + counts.rejected > 0;
     let snapshotPublished = false;
     if (error === null && (changed || !(await exists(settings.snapshotFile)))) {
+      const t0 = performance.now();
       await publishSnapshot(db, settings.snapshotFile, { publishedAt: now(), runId });
+      timings.snapshot = performance.now() - t0;
       snapshotPublished = true;
     }
     return {
@@ -183,6 +195,7 @@ export async function runJob(req: RunRequest, deps: RunDeps): Promise<RunSummary
       error,
       snapshotPublished,
       reportFiles,
+      timings,
     };
   } finally {
     db.close();
