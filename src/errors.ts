@@ -163,11 +163,6 @@ export class QueryError extends TagspendError {
   override readonly status = 400;
 }
 
-/** A job run failed; `cause` holds the underlying error. */
-export class JobError extends TagspendError {
-  override readonly code = 'JOB_FAILED';
-}
-
 export function toOpenAIError(err: unknown): { status: number; body: OpenAIErrorBody } {
   if (err instanceof TagspendError) {
     const code = err instanceof UpstreamError ? err.upstreamCode : err.code.toLowerCase();
