@@ -30,6 +30,16 @@ export const proxyCommand: CommandModule<object, Args> = {
       data_dir: argv['data-dir'],
       store: { url: argv.store },
     });
+    // Signal handlers go in before the (possibly slow) start: a SIGTERM that arrives while the
+    // spool is being recovered still gets the graceful path once the proxy is up.
+    let stopSignal: string | null = null;
+    let onStop: ((signal: string) => void) | null = null;
+    const signalled = (signal: string) => {
+      stopSignal ??= signal;
+      onStop?.(signal);
+    };
+    process.once('SIGTERM', () => signalled('SIGTERM'));
+    process.once('SIGINT', () => signalled('SIGINT'));
     const proxy = await startProxy(resolved, { logger, defaultMetrics: true });
     if (argv['port-file']) {
       // Renamed into place so a reader polling for the file never sees it half written.
@@ -38,7 +48,7 @@ export const proxyCommand: CommandModule<object, Args> = {
       renameSync(tmp, argv['port-file']);
     }
     await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
+      onStop = (signal: string) => {
         logger.info({ signal }, 'shutting down: finishing in-flight requests');
         proxy.close().then(resolve, (err) => {
           logger.error({ err }, 'shutdown failed');
@@ -46,8 +56,7 @@ export const proxyCommand: CommandModule<object, Args> = {
           resolve();
         });
       };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+      if (stopSignal) onStop(stopSignal);
     });
     logger.info('proxy stopped');
   },
