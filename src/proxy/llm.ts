@@ -15,7 +15,7 @@ import {
   toOpenAIError,
 } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { usageFromBody } from '../providers/usage.ts';
+import { usageFromText } from '../providers/usage.ts';
 import type { PriceTable } from '../spend/pricing.ts';
 import { costOf } from '../spend/pricing.ts';
 import { SPEND_SCHEMA_VERSION, ZERO_USAGE, type Outcome, type SpendRecord, type Usage } from '../spend/record.ts';
@@ -267,13 +267,7 @@ export function createLlmHandler(deps: LlmDeps) {
     } catch (err) {
       throw signal.aborted ? new ClientGoneError() : toTransportError(err, d.route!.provider.name);
     }
-    let parsed: unknown = null;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // Not JSON: passed through as it is; usage stays unknown.
-    }
-    const { usage, model } = usageFromBody(parsed);
+    const { usage, model } = usageFromText(text);
     d.usage = usage;
     if (model) d.upstreamModel = model;
     const cost = record(d, 'success', up.statusCode, usage ? null : 'provider response carried no usage');
