@@ -4,11 +4,12 @@
 // process; autocannon runs here. Not a test: it prints figures, it does not gate CI.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import { CHAT_BODY, cpuMicros, sysMicros } from './common.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -41,36 +42,13 @@ async function spawnServer(args: string[], env: NodeJS.ProcessEnv, parse: (line:
   throw new Error(`${args.join(' ')} exited before listening`);
 }
 
-const body = JSON.stringify({
-  model: 'mock/gpt-4o-mini',
-  messages: [
-    { role: 'system', content: 'You are a helpful support assistant for an online shop.' },
-    { role: 'user', content: 'Where is my order #12345? It was due yesterday.' },
-  ],
-  max_tokens: 40,
-  user: 'customer_54321',
-  metadata: { tags: ['app:support-bot', 'env:production'], spend_logs_metadata: { project: 'q4-sales-analysis' } },
-});
-
-/** CPU time (user + system) a process has used, in microseconds, from /proc. */
-function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // utime and stime are fields 14 and 15 of stat; after the ") " split they are at 11 and 12.
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
-}
-const CLOCK_TICKS = 100;
-function sysMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[12]) * 1e6) / CLOCK_TICKS;
-}
-
 async function run(name: string, server: Server, path: string): Promise<Measured> {
   const opts = {
     url: server.url + path,
     method: 'POST' as const,
     connections: CONNECTIONS,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'x-litellm-tags': 'team:cx, tenant:acme' },
-    body,
+    body: CHAT_BODY,
   };
   await autocannon({ ...opts, duration: 2 }); // warm-up: JIT, pools, page cache
   const records0 = server.metricsUrl ? await recordsWritten(server.metricsUrl) : 0;

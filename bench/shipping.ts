@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import { CHAT_BODY, cpuMicros } from './common.ts';
 import { silentLogger } from '../src/log.ts';
 import { Shipper } from '../src/spend/shipper.ts';
 import { S3Store } from '../src/store/s3.ts';
@@ -21,25 +22,6 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ROTATE_SECONDS = Number(process.env.BENCH_ROTATE_SECONDS ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const KEY = 'sk-bench-key-0123456789';
-const CLOCK_TICKS = 100;
-
-const body = JSON.stringify({
-  model: 'mock/gpt-4o-mini',
-  messages: [
-    { role: 'system', content: 'You are a helpful support assistant for an online shop.' },
-    { role: 'user', content: 'Where is my order #12345? It was due yesterday.' },
-  ],
-  max_tokens: 40,
-  user: 'customer_54321',
-  metadata: { tags: ['app:support-bot', 'env:production'], spend_logs_metadata: { project: 'q4-sales-analysis' } },
-});
-
-/** CPU time (user + system) a process has used, in microseconds. */
-function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
-}
-
 async function metric(url: string, name: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
@@ -62,7 +44,7 @@ async function measure(p: CliProxy): Promise<Figures> {
     method: 'POST' as const,
     connections: CONNECTIONS,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'x-litellm-tags': 'team:cx, tenant:acme' },
-    body,
+    body: CHAT_BODY,
   };
   await autocannon({ ...opts, duration: 2 }); // warm-up: JIT, pools, page cache
   const pid = p.child.pid!;

@@ -1,6 +1,7 @@
 // The demo's traffic: a seeded, realistic mix of tagged requests from several apps,
 // environments, teams and tenants, a few hundred end users, metadata, streams and errors.
 // Pure: the same seed gives the same requests.
+import { seededRandom } from './random.ts';
 
 export interface DemoRequest {
   /** Which demo key sends it (its alias). */
@@ -38,18 +39,6 @@ const TENANTS = ['tenant:acme', 'tenant:globex', 'tenant:initech', 'tenant:umbre
 const PROJECTS = ['q4-sales-analysis', 'onboarding-revamp', 'churn-study', 'holiday-campaign'];
 const FEATURES = ['chat', 'autocomplete', 'summary', 'search', 'draft'];
 const WORDS = 'order invoice refund shipping account password upgrade plan report quarterly revenue forecast customer ticket policy'.split(' ');
-
-/** mulberry32: a small seeded PRNG, good enough to make traffic look varied. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pick<T>(rand: () => number, items: readonly T[]): T {
   return items[Math.floor(rand() * items.length)]!;

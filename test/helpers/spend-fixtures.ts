@@ -5,18 +5,9 @@ import { gzipSync } from 'node:zlib';
 import type { SpendRecord } from '../../src/spend/record.ts';
 import { segmentObjectKey } from '../../src/spend/segment.ts';
 import type { ObjectStore } from '../../src/store/types.ts';
+import { seededRandom } from '../../src/demo/random.ts';
 
-/** mulberry32: small, fast, good enough for fixtures. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 export interface RecordShape {
   users: number;
