@@ -254,6 +254,34 @@ describe('upstream failures', () => {
     }
   });
 
+  test('a provider that dies mid-stream ends the client stream and is recorded as an upstream error', async () => {
+    const res = await fetch(`${tp.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY_SUPPORT}`, 'content-type': 'application/json' },
+      body: JSON.stringify(chat({ stream: true, max_tokens: 50, mock_abort_after_chunks: 3 })),
+    });
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.ok(text.includes('data: '), 'the chunks before the failure reached the client');
+    assert.equal(text.includes('[DONE]'), false);
+    const rec = recordOf(res.headers.get('x-tagspend-request-id'));
+    assert.equal(rec.outcome, 'upstream_error');
+    assert.equal(rec.status, 200);
+    assert.equal(rec.stream, true);
+  });
+
+  test('a model without a known price is recorded with cost null, never a guess', async () => {
+    const { res, json } = await post('/v1/chat/completions', chat({ model: 'mock/brand-new-model-x' }));
+    assert.equal(res.status, 200);
+    assert.ok(json!.usage.total_tokens > 0);
+    assert.equal(res.headers.get('x-tagspend-cost-usd'), null);
+    const rec = recordOf(res.headers.get('x-tagspend-request-id'));
+    assert.equal(rec.outcome, 'success');
+    assert.equal(rec.cost_usd, null);
+    assert.equal(rec.price_ref, null);
+    assert.equal(rec.total_tokens, json!.usage.total_tokens);
+  });
+
   test('a client that disconnects mid-stream aborts the upstream request and is recorded', async () => {
     const slow = await startMockUpstream({ chunkDelayMs: 30 });
     const other = await startTestProxy({ upstreamUrl: slow.url });
