@@ -1,6 +1,7 @@
-// rollup: the daily aggregates (sql/rebuild_rollups.sql), rebuilt only for the days whose rows
-// changed since the last build (rollup_pending_days, filled by ingest and re-price in the same
-// transactions as their row changes, so a crash never loses track of a changed day).
+// rollup: the daily aggregates (sql/stage_rollup_inputs.sql, then sql/rebuild_rollups.sql),
+// rebuilt only for the days whose rows changed since the last build (rollup_pending_days, filled
+// by ingest and re-price in the same transactions as their row changes, so a crash never loses
+// track of a changed day).
 import { count, selectOne } from '../src/db/rows.ts';
 import { sql } from '../src/db/sql.ts';
 import { inTransaction } from '../src/db/transaction.ts';
@@ -37,6 +38,8 @@ export async function runRollup(ctx: JobContext): Promise<RollupResult> {
   const pending = count((await selectOne(conn, sql('count_pending_days')))?.n);
   if (pending === 0) return { days: 0 };
   ctx.progress.phase('rollup', pending);
+  // Scratch tables first, outside the transaction (why: sql/stage_rollup_inputs.sql).
+  await conn.run(sql('stage_rollup_inputs'));
   await inTransaction(conn, () => conn.run(sql('rebuild_rollups')));
   ctx.progress.advance(pending);
   ctx.progress.end();

@@ -1,9 +1,8 @@
--- Rebuilds every daily rollup for the days in rollup_pending_days, then clears them.
+-- Rebuilds every daily rollup for the days in rollup_pending_days, then clears them; reads the
+-- scratch tables sql/stage_rollup_inputs.sql built just before.
 -- Run inside one transaction: readers of the file see the old or the new rollups, never a mix.
 -- Measures (same in every rollup): requests, errors (outcome other than success), unpriced
 -- (cost unknown), tokens by kind, spend_usd (DECIMAL sum of cost_usd; unknown cost counts 0).
-
-CREATE OR REPLACE TEMP TABLE rollup_scope AS SELECT "day" FROM rollup_pending_days;
 
 DELETE FROM rollup_daily WHERE "day" IN (SELECT "day" FROM rollup_scope);
 DELETE FROM rollup_daily_tag WHERE "day" IN (SELECT "day" FROM rollup_scope);
@@ -12,24 +11,6 @@ DELETE FROM rollup_daily_user WHERE "day" IN (SELECT "day" FROM rollup_scope);
 DELETE FROM rollup_daily_metadata WHERE "day" IN (SELECT "day" FROM rollup_scope);
 DELETE FROM rollup_daily_model WHERE "day" IN (SELECT "day" FROM rollup_scope);
 DELETE FROM rollup_daily_key WHERE "day" IN (SELECT "day" FROM rollup_scope);
-
--- Requests grouped by their exact tag list: far fewer rows than requests, and the tag
--- rollups below only touch these.
-CREATE OR REPLACE TEMP TABLE rollup_tag_sets AS
-SELECT "day", tags,
-  count(*) AS requests,
-  count(*) FILTER (WHERE outcome IS DISTINCT FROM 'success') AS errors,
-  count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced,
-  coalesce(sum(prompt_tokens), 0)::BIGINT AS prompt_tokens,
-  coalesce(sum(completion_tokens), 0)::BIGINT AS completion_tokens,
-  coalesce(sum(total_tokens), 0)::BIGINT AS total_tokens,
-  coalesce(sum(cached_tokens), 0)::BIGINT AS cached_tokens,
-  coalesce(sum(cache_write_tokens), 0)::BIGINT AS cache_write_tokens,
-  coalesce(sum(reasoning_tokens), 0)::BIGINT AS reasoning_tokens,
-  coalesce(sum(cost_usd), 0)::DECIMAL(38, 10) AS spend_usd
-FROM spend_logs
-WHERE "day" IN (SELECT "day" FROM rollup_scope)
-GROUP BY "day", tags;
 
 INSERT INTO rollup_daily
 SELECT "day", sum(requests), sum(errors), sum(unpriced), sum(prompt_tokens), sum(completion_tokens),
@@ -53,11 +34,6 @@ GROUP BY "day", tag;
 -- the values first in sort order, so the values of a key add up exactly to the tagged total.
 CREATE OR REPLACE TEMP MACRO split_units(units, n, i) AS
   sign(units) * (abs(units) // n + CASE WHEN i <= abs(units) % n THEN 1 ELSE 0 END);
-
-CREATE OR REPLACE TEMP TABLE rollup_tag_pairs AS
-SELECT * EXCLUDE (tag), left(tag, strpos(tag, ':') - 1) AS tag_key, substring(tag, strpos(tag, ':') + 1) AS tag_value
-FROM (SELECT rowid AS set_id, * EXCLUDE (tags), unnest(list_distinct(tags)) AS tag FROM rollup_tag_sets)
-WHERE strpos(tag, ':') > 1;
 
 INSERT INTO rollup_daily_tag_key
 WITH pairs AS (SELECT * FROM rollup_tag_pairs),
