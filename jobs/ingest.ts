@@ -8,6 +8,7 @@
 // and the re-run loads the same objects in the same order, so it ends with the same rows.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { count, selectOne } from '../src/db/rows.ts';
 import { sql } from '../src/db/sql.ts';
 import { begin, commit, rollback } from '../src/db/transaction.ts';
 import type { ObjectInfo } from '../src/store/types.ts';
@@ -130,8 +131,8 @@ async function insertBatch(ctx: JobContext, files: readonly DownloadedObject[], 
   }
 }
 
-async function batchCounts(ctx: JobContext): Promise<Map<string, number>> {
-  const reader = await ctx.db.conn.runAndReadAll(sql('count_batch_rows'));
+async function batchCounts(ctx: JobContext, query: 'count_batch_days' | 'count_batch_rows'): Promise<Map<string, number>> {
+  const reader = await ctx.db.conn.runAndReadAll(sql(query));
   return new Map(reader.getRowsJson().map(([key, n]) => [String(key), Number(n)]));
 }
 
@@ -142,9 +143,12 @@ async function loadBatch(ctx: JobContext, files: readonly DownloadedObject[], ho
   const rejected = await insertBatch(ctx, files, at);
   const result: IngestResult = { objects: files.length, rows: 0, duplicates: 0, rejected: 0, batches: 1 };
   try {
-    const parsed = await batchCounts(ctx);
+    // One scan of the batch's rows serves the counts and the days; a second only if ids repeated.
+    await conn.run(sql('stage_batch_days'));
+    const parsed = await batchCounts(ctx, 'count_batch_days');
     await conn.run(sql('delete_batch_duplicates'));
-    const stored = await batchCounts(ctx);
+    const duplicateIds = count((await selectOne(conn, sql('count_batch_duplicates')))?.n);
+    const stored = duplicateIds === 0 ? parsed : await batchCounts(ctx, 'count_batch_rows');
     await conn.run(sql('insert_staged_rejects'), { rejected_at: at, run_id: ctx.runId });
     await conn.run(sql('insert_pending_days_from_batch'));
     for (const f of files) {

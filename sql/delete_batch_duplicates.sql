@@ -1,7 +1,8 @@
 -- A request id is stored once. Among the copies of an id the batch brought in, a row stored by
 -- an earlier batch is kept; otherwise the copy from the first object in key order, so batch
 -- boundaries never change which copy survives. The inner IN builds its hash table on the
--- batch's ids and probes spend_logs once.
+-- batch's ids and probes spend_logs once. batch_duplicates stays (TEMP, replaced by the next
+-- batch) for count_batch_duplicates.
 CREATE OR REPLACE TEMP TABLE batch_duplicates AS
 SELECT request_id FROM spend_logs
 WHERE request_id IN (SELECT request_id FROM spend_logs WHERE source_key IN (SELECT "key" FROM batch_files))
@@ -22,5 +23,3 @@ WHERE rowid IN (
   )
   WHERE copy > 1
 );
-
-DROP TABLE batch_duplicates;
