@@ -77,3 +77,28 @@ export const ZERO_USAGE: Readonly<Usage> = Object.freeze({
   cache_write_tokens: 0,
   reasoning_tokens: 0,
 });
+
+// A missing field is written as null, so a line is always valid JSON.
+const str = (v: string | null | undefined): string => (v == null ? 'null' : JSON.stringify(v));
+const num = (v: number | null | undefined): string => (v == null || !Number.isFinite(v) ? 'null' : String(v));
+const json = (v: unknown): string => JSON.stringify(v) ?? 'null';
+
+/**
+ * One record as its NDJSON line (with the newline). Equal to `JSON.stringify(record) + '\n'`
+ * for every valid record, in the field order above, but faster: the shape is fixed, so only
+ * strings need escaping. This runs once per request on the proxy's hot path.
+ */
+export function serializeRecord(r: SpendRecord): string {
+  return (
+    `{"schema":${num(r.schema)},"request_id":${str(r.request_id)},"ts":${str(r.ts)},"end_ts":${str(r.end_ts)},` +
+    `"latency_ms":${num(r.latency_ms)},"instance":${str(r.instance)},"endpoint":${str(r.endpoint)},` +
+    `"model":${str(r.model)},"provider":${str(r.provider)},"upstream_model":${str(r.upstream_model)},` +
+    `"stream":${r.stream === true},"status":${num(r.status)},"outcome":${str(r.outcome)},` +
+    `"prompt_tokens":${num(r.prompt_tokens)},"completion_tokens":${num(r.completion_tokens)},` +
+    `"total_tokens":${num(r.total_tokens)},"cached_tokens":${num(r.cached_tokens)},` +
+    `"cache_write_tokens":${num(r.cache_write_tokens)},"reasoning_tokens":${num(r.reasoning_tokens)},` +
+    `"cost_usd":${num(r.cost_usd)},"price_ref":${str(r.price_ref)},"tags":${json(r.tags)},` +
+    `"user":${str(r.user)},"metadata":${json(r.metadata)},"key_alias":${str(r.key_alias)},` +
+    `"key_hash":${str(r.key_hash)},"error":${str(r.error)}}\n`
+  );
+}

@@ -8,7 +8,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, sta
 import { join } from 'node:path';
 import pino from 'pino';
 import type { Logger } from '../log.ts';
-import type { SpendRecord } from './record.ts';
+import { serializeRecord, type SpendRecord } from './record.ts';
 import { ACTIVE_SUFFIX, CLOSED_SUFFIX, parseSegmentName, segmentBaseName, type SegmentId } from './segment.ts';
 
 type Destination = ReturnType<typeof pino.destination>;
@@ -72,7 +72,7 @@ export class SpendWriter extends EventEmitter<SpendWriterEvents> {
 
   write(record: SpendRecord): void {
     if (this.closed) throw new Error('spend writer is closed');
-    const line = JSON.stringify(record) + '\n';
+    const line = serializeRecord(record);
     const seg = this.active ?? this.openSegment();
     seg.dest.write(line);
     seg.bytes += Buffer.byteLength(line);
