@@ -20,5 +20,5 @@ export function definedOnly(values: Record<string, unknown>): Record<string, unk
 
 export function commandContext(argv: { config?: string | undefined }, overrides: Record<string, unknown> = {}): CommandContext {
   const resolved = loadConfig({ file: argv.config, overrides: definedOnly(overrides) });
-  return { resolved, logger: createLogger(process.env.TAGSPEND_LOG_LEVEL ?? resolved.config.log_level) };
+  return { resolved, logger: createLogger(resolved.config.log_level) };
 }

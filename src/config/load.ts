@@ -46,8 +46,8 @@ export interface LoadOptions {
 }
 
 const ENV_PREFIX = 'TAGSPEND_';
-/** TAGSPEND_* variables that are not config paths. */
-const ENV_RESERVED = new Set(['TAGSPEND_CONFIG']);
+/** TAGSPEND_* variables that are not config paths (TAGSPEND_URL: the proxy `tagspend tags` calls). */
+const ENV_RESERVED = new Set(['TAGSPEND_CONFIG', 'TAGSPEND_URL']);
 
 type Tree = Record<string, unknown>;
 

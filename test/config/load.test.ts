@@ -61,6 +61,10 @@ test('TAGSPEND_CONFIG names the file; JSON env values set objects; a numeric-loo
   });
 });
 
+test('TAGSPEND_URL (the proxy the tags command calls) is not taken for a config setting', () => {
+  assert.equal(loadConfig({ env: { TAGSPEND_URL: 'http://127.0.0.1:4000' } }).config.port, 4000);
+});
+
 test('a provider preset is usable as soon as its key variable is set', () => {
   const r = loadConfig({ env: { OPENAI_API_KEY: 'sk-openai' } });
   assert.equal(r.providers.get('openai')!.baseUrl, 'https://api.openai.com/v1');
