@@ -124,7 +124,8 @@ function readConfigFile(file: string): Tree {
   return parsed;
 }
 
-function validate(input: Tree, envRaw: Map<string, string>): Config {
+/** `crossCheck` runs the checks that need a schema-valid config (see laterProblems). */
+function validate(input: Tree, envRaw: Map<string, string>, crossCheck: (config: Config) => void): Config {
   let result = configSchema.safeParse(input);
   // A value that came from the environment and looked numeric may be meant as a string
   // (a numeric master key, say): give it back as written and try again.
@@ -141,11 +142,58 @@ function validate(input: Tree, envRaw: Map<string, string>): Config {
     if (retried) result = configSchema.safeParse(input);
   }
   if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`),
-    );
+    const problems = result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+    throw new ConfigError([...problems, ...laterProblems(input, result.error.issues, problems, crossCheck)]);
   }
   return result.data;
+}
+
+/**
+ * The cross-checks (environment variables, time zone, ...) normally run once the schema is
+ * satisfied. So that one start lists every problem, they also run on a copy of the input with
+ * the invalid settings removed (defaults in their place); problems about the same settings are
+ * not repeated.
+ */
+function laterProblems(
+  input: Tree,
+  issues: readonly { path: PropertyKey[]; code: string; keys?: string[] }[],
+  already: string[],
+  crossCheck: (config: Config) => void,
+): string[] {
+  const repaired = structuredClone(input);
+  const bad: string[] = [];
+  for (const issue of issues) {
+    const path = issue.path.map(String);
+    const targets = issue.code === 'unrecognized_keys' && issue.keys ? issue.keys.map((k) => [...path, k]) : [path];
+    for (const t of targets) {
+      deletePath(repaired, t);
+      bad.push(t.join('.'));
+    }
+  }
+  const second = configSchema.safeParse(repaired);
+  if (!second.success) return [];
+  try {
+    crossCheck(second.data);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      // A problem about a reported setting, inside it, or about the list entry holding it, is a repeat.
+      const repeats = (problem: string) => {
+        const at = problem.slice(0, problem.indexOf(':'));
+        return bad.some((b) => at === b || at.startsWith(`${b}.`) || (at.includes('.') && b.startsWith(`${at}.`)));
+      };
+      return err.problems.filter((p) => !repeats(p) && !already.includes(p));
+    }
+  }
+  return [];
+}
+
+function deletePath(tree: Tree, path: string[]): void {
+  let node: unknown = tree;
+  for (const part of path.slice(0, -1)) {
+    if (typeof node !== 'object' || node === null) return;
+    node = (node as Tree)[part];
+  }
+  if (typeof node === 'object' && node !== null && path.length > 0) delete (node as Tree)[path[path.length - 1]!];
 }
 
 function resolveConfig(config: Config, env: NodeJS.ProcessEnv, cwd: string): ResolvedConfig {
@@ -254,5 +302,6 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
   const fromFile = file ? readConfigFile(resolve(cwd, file)) : {};
   const { tree: fromEnv, raw } = envToTree(env);
   const merged = deepMerge(deepMerge(fromFile, fromEnv), options.overrides ?? {});
-  return resolveConfig(validate(merged, raw), env, cwd);
+  const crossCheck = (config: Config) => void resolveConfig(config, env, cwd);
+  return resolveConfig(validate(merged, raw, crossCheck), env, cwd);
 }

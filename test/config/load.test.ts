@@ -97,6 +97,24 @@ test('every problem is listed at once', () => {
   );
 });
 
+test('schema errors and cross-checks (env variables, time zone) are listed in one go', () => {
+  withFile('port: -1\nbogus: true\ntimezone: Mars/Base\nkeys:\n  - key_env: MISSING_KEY_VAR\n    alias: a\n  - key: short\n    alias: b\n', (file) => {
+    try {
+      loadConfig({ file, env: {} });
+      assert.fail('expected a ConfigError');
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      const text = err.problems.join('\n');
+      assert.match(text, /^port:/m);
+      assert.match(text, /bogus/);
+      assert.match(text, /^keys\.1\.key:/m);
+      assert.match(text, /timezone: unknown time zone "Mars\/Base"/);
+      assert.match(text, /keys\.0\.key_env: environment variable MISSING_KEY_VAR is not set/);
+      assert.doesNotMatch(text, /keys\.1: one of key or key_env/, 'a setting already reported is not reported twice');
+    }
+  });
+});
+
 test('an unreadable or non-YAML config file is a clear error', () => {
   assert.throws(() => loadConfig({ file: '/nonexistent/tagspend.yaml', env: {} }), /cannot read config file/);
   withFile('port: [1, 2\n', (file) => {
