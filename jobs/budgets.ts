@@ -3,7 +3,8 @@
 // the store with the watermark its figures are exact up to. Runs after rollup in reconcile.
 import { BLOCKLIST_KEY, BLOCKLIST_SCHEMA, serializeBlockList, type BlockList } from '../src/budget/blocklist.ts';
 import { hasBudget, TagRegistry } from '../src/budget/tags.ts';
-import { budgetWindow } from '../src/budget/window.ts';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { budgetWindow, type BudgetWindow } from '../src/budget/window.ts';
 import { selectOne, selectRows } from '../src/db/rows.ts';
 import { sql } from '../src/db/sql.ts';
 import { crossedThresholds, deliverAlert, type AlertSettings } from './alerts.ts';
@@ -20,6 +21,20 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/** Each budgeted tag's spend (exact decimal text) in its window, in one scan of spend_logs. */
+async function windowSpends(conn: DuckDBConnection, windows: ReadonlyMap<string, BudgetWindow>): Promise<Map<string, string>> {
+  const spends = new Map<string, string>();
+  if (windows.size === 0) return spends;
+  const list = [...windows].map(([tag, w]) => ({ tag, window_start: iso(w.start), reset_at: iso(w.resetAt) }));
+  await conn.run(sql('stage_budget_windows'), { windows: JSON.stringify(list) });
+  const from = Math.min(...[...windows.values()].map((w) => w.start));
+  const to = Math.max(...[...windows.values()].map((w) => w.resetAt));
+  for (const row of await selectRows(conn, sql('select_budget_spend'), { from: iso(from), to: iso(to) })) {
+    spends.set(String(row.tag), String(row.spend_usd));
+  }
+  return spends;
+}
+
 export async function runBudgets(ctx: JobContext, alerts: AlertSettings): Promise<BudgetsResult> {
   const { conn } = ctx.db;
   await conn.run(sql('create_budget_tables'));
@@ -33,11 +48,12 @@ export async function runBudgets(ctx: JobContext, alerts: AlertSettings): Promis
   const list: BlockList = { schema: BLOCKLIST_SCHEMA, generated_at: iso(nowMs), watermark, timezone: tz, tags: {}, seen_tags: [] };
   const blocked: string[] = [];
   let sent = 0;
-  for (const def of defs.sort((a, b) => a.name.localeCompare(b.name))) {
-    if (!hasBudget(def)) continue;
-    const w = budgetWindow(def.budget_duration, nowMs, tz);
-    const row = await selectOne(conn, sql('select_tag_window_spend'), { tag: def.name, start: iso(w.start), reset: iso(w.resetAt) });
-    const spend = Number(row?.spend_usd ?? 0);
+  const budgeted = defs.filter(hasBudget).sort((a, b) => a.name.localeCompare(b.name));
+  const windows = new Map(budgeted.map((def) => [def.name, budgetWindow(def.budget_duration, nowMs, tz)]));
+  const spends = await windowSpends(conn, windows);
+  for (const def of budgeted) {
+    const w = windows.get(def.name)!;
+    const spend = Number(spends.get(def.name) ?? 0);
     const isBlocked = spend >= def.max_budget;
     if (isBlocked) blocked.push(def.name);
     list.tags[def.name] = {

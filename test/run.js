@@ -18,7 +18,13 @@ function collect(dir) {
   return out;
 }
 
-const files = process.argv.length > 2 ? process.argv.slice(2) : collect(join(root, 'test'));
+// A directory argument runs every test file under it.
+const args = process.argv.length > 2 ? process.argv.slice(2) : [join(root, 'test')];
+const files = args.flatMap((a) => (statSync(a).isDirectory() ? collect(a) : [a]));
+if (files.length === 0) {
+  console.error(`no test files under ${args.join(' ')}`);
+  process.exit(1);
+}
 const child = spawn(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
