@@ -6,8 +6,9 @@ import { selectOne, selectRows, type Json } from '../src/db/rows.ts';
 import { sql } from '../src/db/sql.ts';
 import { dimensionLabel, type Dimension } from './dimensions.ts';
 import { renderTable, toCsv, toMarkdown, trimDecimal, type Table } from './format.ts';
+import { renderReportHtml } from './report-html.ts';
 
-export type ReportFormat = 'csv' | 'json' | 'md' | 'table';
+export type ReportFormat = 'csv' | 'json' | 'md' | 'html' | 'table';
 
 export interface ReportRequest {
   /** First and last day, inclusive, in the configured timezone. */
@@ -129,6 +130,8 @@ export function renderReport(report: Report, format: ReportFormat): string {
         '',
       ].join('\n');
     }
+    case 'html':
+      return renderReportHtml(report);
     case 'table':
       return [
         renderTable(report.table, 'table').trimEnd(),

@@ -22,7 +22,7 @@ export interface JobSettings {
   readonly memoryLimit: string;
   readonly threads: number | undefined;
   readonly schedules: { readonly reconcile: string; readonly full: string };
-  readonly dailyReport: { readonly by: readonly string[]; readonly formats: readonly ('csv' | 'json' | 'md')[] };
+  readonly dailyReport: { readonly by: readonly string[]; readonly formats: readonly ('csv' | 'json' | 'md' | 'html')[] };
   readonly priceOverridesFile: string | undefined;
   /** Budget alert thresholds and webhook (jobs/alerts.ts). */
   readonly alerts: AlertSettings;

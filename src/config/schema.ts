@@ -157,7 +157,7 @@ export const configSchema = z.strictObject({
       daily_report: z
         .strictObject({
           by: z.array(z.string().min(1)).default(['tag', 'model', 'key']),
-          formats: z.array(z.enum(['csv', 'json', 'md'])).default(['md', 'csv']),
+          formats: z.array(z.enum(['csv', 'json', 'md', 'html'])).default(['md', 'csv']),
         })
         .prefault({}),
     })

@@ -13,7 +13,7 @@ describe('daily report job', () => {
   after(async () => h?.cleanup());
 
   test('writes one file per configured dimension and format for yesterday', async () => {
-    h = await createHarness({ timezone: 'Europe/Berlin', jobs: { daily_report: { by: ['tag:team', 'model'], formats: ['md', 'csv', 'json'] } } });
+    h = await createHarness({ timezone: 'Europe/Berlin', jobs: { daily_report: { by: ['tag:team', 'model'], formats: ['md', 'csv', 'json', 'html'] } } });
     const records = makeRecords(500, 71, Date.parse('2026-11-09T00:00:00Z'), 60_000);
     await putRecordObjects(h.store, records, 250);
     const now = new Date('2026-11-10T01:30:00Z'); // 02:30 in Berlin: yesterday is 2026-11-09
@@ -24,13 +24,14 @@ describe('daily report job', () => {
     assert.equal(run.status, 'success');
     const dir = join(h.settings.reportDir, '2026-11-09');
     assert.deepEqual((await readdir(dir)).sort(), [
-      'spend-by-model.csv', 'spend-by-model.json', 'spend-by-model.md',
-      'spend-by-tag-team.csv', 'spend-by-tag-team.json', 'spend-by-tag-team.md',
+      'spend-by-model.csv', 'spend-by-model.html', 'spend-by-model.json', 'spend-by-model.md',
+      'spend-by-tag-team.csv', 'spend-by-tag-team.html', 'spend-by-tag-team.json', 'spend-by-tag-team.md',
     ]);
     const json = JSON.parse(await readFile(join(dir, 'spend-by-tag-team.json'), 'utf8'));
     const berlinDay = records.filter((r) => new Date(r.ts).toLocaleDateString('en-CA', { timeZone: 'Europe/Berlin' }) === '2026-11-09');
     assert.equal(json.total.requests, String(berlinDay.length));
     assert.equal(json.timezone, 'Europe/Berlin');
     assert.match(await readFile(join(dir, 'spend-by-model.md'), 'utf8'), /^# Spend by model, 2026-11-09 to 2026-11-09 \(Europe\/Berlin\)/);
+    assert.match(await readFile(join(dir, 'spend-by-model.html'), 'utf8'), /<h1>Spend by model, 2026-11-09 to 2026-11-09 \(Europe\/Berlin\)<\/h1>/);
   });
 });

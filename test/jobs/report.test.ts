@@ -107,6 +107,30 @@ describe('report', () => {
     assert.match(md, /- A request with several `team:` tags is split evenly/);
   });
 
+  test('renders a self-contained html page with every row, the total and the notes', () => {
+    const report = reports.get('tag:team')!;
+    const html = renderReport(report, 'html');
+    assert.match(html, /^<!DOCTYPE html>/);
+    assert.match(html, /<title>Spend by tag-team, 2026-11-01 to 2026-11-30 \(UTC\)<\/title>/);
+    assert.equal(html.match(/<tbody>[\s\S]*<\/tbody>/)![0].match(/<tr>/g)!.length, report.table.rows.length);
+    for (const row of report.table.rows) assert.ok(html.includes(`<td>${String(row.team)}</td>`), String(row.team));
+    assert.ok(html.includes(`${String(report.total.spend_usd)} USD`));
+    assert.match(html, /<li>A request with several <code>team:<\/code> tags is split evenly/);
+    assert.doesNotMatch(html, /<script|src=|href=/, 'nothing runs or is fetched');
+  });
+
+  test('html escapes what clients sent: a hostile tag value is text, not markup', () => {
+    const hostile = '<script>alert("x")</script>&\'';
+    const report: Report = {
+      ...reports.get('tag:team')!,
+      table: { columns: ['team', 'spend_usd', 'spend_share'], rows: [{ team: hostile, spend_usd: '1.5', spend_share: '100.00' }] },
+    };
+    const html = renderReport(report, 'html');
+    assert.ok(!html.includes('<script>'));
+    assert.ok(html.includes('&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#38;&#39;'));
+    assert.match(html, /<td class="num share"><span class="bar" style="width:100.00%"><\/span>100.00%<\/td>/);
+  });
+
   test('shares are exact percentages of the total', () => {
     assert.equal(sharePercent('1', '3'), '33.33');
     assert.equal(sharePercent('2', '3'), '66.67');

@@ -20,7 +20,7 @@ interface Args {
   'data-dir'?: string;
 }
 
-const FORMATS: readonly ReportFormat[] = ['md', 'csv', 'json', 'table'];
+const FORMATS: readonly ReportFormat[] = ['md', 'csv', 'json', 'html', 'table'];
 
 export const reportCommand: CommandModule<object, Args> = {
   command: 'report',
