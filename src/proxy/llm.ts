@@ -20,6 +20,7 @@ import { usageFromText } from '../providers/usage.ts';
 import type { PriceTable } from '../spend/pricing.ts';
 import { costOf } from '../spend/pricing.ts';
 import { SPEND_SCHEMA_VERSION, ZERO_USAGE, type Outcome, type SpendRecord, type Usage } from '../spend/record.ts';
+import { isoTimestamp } from '../spend/timestamp.ts';
 import type { SpendWriter } from '../spend/writer.ts';
 import { attribute, redactMetadata } from './attribution.ts';
 import type { KeyRing, Principal } from './auth.ts';
@@ -118,8 +119,8 @@ export function createLlmHandler(deps: LlmDeps) {
     const rec: SpendRecord = {
       schema: SPEND_SCHEMA_VERSION,
       request_id: d.requestId,
-      ts: new Date(d.startMs).toISOString(),
-      end_ts: new Date(endMs).toISOString(),
+      ts: isoTimestamp(d.startMs),
+      end_ts: isoTimestamp(endMs),
       latency_ms: endMs - d.startMs,
       instance: deps.instance,
       endpoint: d.endpoint,

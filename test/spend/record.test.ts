@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { serializeRecord, type SpendRecord } from '../../src/spend/record.ts';
+import { isoTimestamp } from '../../src/spend/timestamp.ts';
 
 const base: SpendRecord = {
   schema: 1, request_id: '019ac6f2-0000-7000-8000-000000000000', ts: '2026-11-27T20:53:01.123Z', end_ts: '2026-11-27T20:53:01.935Z',
@@ -18,10 +19,17 @@ test('a serialised record is byte-for-byte JSON.stringify of it, newline-termina
     { ...base, tags: [], metadata: {}, stream: true, status: 0, outcome: 'client_disconnect', cost_usd: 0 },
     { ...base, user: 'quote " backslash \\ newline \n unicode é \u2028 emoji 😀', error: 'tab\tcontrol\u0001', metadata: { 'k"ey': 'v\\al' }, tags: ['a"b'] },
     { ...base, cost_usd: 1.5e-7, latency_ms: 0 },
+    { ...base, user: 'lone \ud800 surrogate \udfff', tags: ['del\u007f', 'é'], metadata: { '2': 'first by key order', a: '\u2028', b: '' }, error: '' },
   ];
   for (const r of variants) {
     const line = serializeRecord(r);
     assert.equal(line, JSON.stringify(r) + '\n');
     assert.deepEqual(JSON.parse(line), r);
   }
+});
+
+test('record timestamps are written exactly as Date#toISOString writes them', () => {
+  const samples = [0, 999, 1000, -1, -1001, 1_795_821_026_123, 1_795_821_026_999, 1_795_821_027_000, 253_402_300_799_999, 253_402_300_800_000, -62_198_755_200_001];
+  for (let i = 0; i < 2000; i++) samples.push(1_795_821_000_000 + i * 7);
+  for (const ms of samples) assert.equal(isoTimestamp(ms), new Date(ms).toISOString(), String(ms));
 });
