@@ -47,64 +47,75 @@ export function usageFromBody(body: unknown): { usage: Usage | null; model: stri
   return { usage, model };
 }
 
-const MODEL_FIELD = /"model"\s*:\s*"((?:[^"\\]|\\.)*)"/y;
+const USAGE_KEY = Buffer.from('"usage"');
+const MODEL_KEY = Buffer.from('"model"');
 
 /**
- * Usage and served model straight from a JSON response's text, without parsing the whole body:
- * on the hot path a full JSON.parse of every answer costs more than the rest of the request's
- * bookkeeping. The `"usage"` key is found from the end (it follows the content in every
- * OpenAI-style answer; a `"usage"` inside content would be escaped) and only its object is
- * parsed. Anything unexpected falls back to parsing the whole body.
+ * Usage and served model straight from a JSON response's bytes, without decoding or parsing
+ * the whole body: on the hot path a full JSON.parse of every answer costs more than the rest
+ * of the request's bookkeeping. The `"usage"` key is found from the end (it follows the
+ * content in every OpenAI-style answer; a `"usage"` inside content would be escaped) and only
+ * its object is parsed. Anything unexpected falls back to parsing the whole body. Bytes are
+ * scanned as they are: every byte of a multi-byte UTF-8 character is >= 0x80, so quotes,
+ * backslashes and braces cannot be confused with one.
  */
-export function usageFromText(text: string): { usage: Usage | null; model: string | null } {
-  const usage = usageObjectAt(text);
+export function usageFromBytes(buf: Buffer): { usage: Usage | null; model: string | null } {
+  const usage = usageObjectIn(buf);
   if (usage === undefined) {
     let parsed: unknown = null;
     try {
-      parsed = JSON.parse(text);
+      parsed = JSON.parse(buf.toString('utf8'));
     } catch {
       return { usage: null, model: null };
     }
     return usageFromBody(parsed);
   }
-  return { usage, model: modelFromText(text) };
+  return { usage, model: modelIn(buf) };
+}
+
+/** The same from a response already decoded to text. */
+export function usageFromText(text: string): { usage: Usage | null; model: string | null } {
+  return usageFromBytes(Buffer.from(text, 'utf8'));
 }
 
 /** undefined when no well-formed top-level-looking usage object was found. */
-function usageObjectAt(text: string): Usage | null | undefined {
-  const at = text.lastIndexOf('"usage"');
+function usageObjectIn(buf: Buffer): Usage | null | undefined {
+  const at = buf.lastIndexOf(USAGE_KEY);
   if (at < 0) return undefined;
-  let i = skipSpace(text, at + 7);
-  if (text.charCodeAt(i) !== 58 /* : */) return undefined;
-  i = skipSpace(text, i + 1);
-  if (text.charCodeAt(i) !== 123 /* { */) return undefined;
-  const end = objectEnd(text, i);
+  let i = skipSpace(buf, at + USAGE_KEY.length);
+  if (buf[i] !== 58 /* : */) return undefined;
+  i = skipSpace(buf, i + 1);
+  if (buf[i] !== 123 /* { */) return undefined;
+  const end = closingIndex(buf, i);
   if (end < 0) return undefined;
   try {
-    return normaliseUsage(JSON.parse(text.slice(i, end + 1)));
+    return normaliseUsage(JSON.parse(buf.toString('utf8', i, end + 1)));
   } catch {
     return undefined;
   }
 }
 
-function skipSpace(text: string, i: number): number {
-  while (i < text.length) {
-    const c = text.charCodeAt(i);
+function skipSpace(buf: Buffer, i: number): number {
+  while (i < buf.length) {
+    const c = buf[i];
     if (c !== 32 && c !== 10 && c !== 13 && c !== 9) break;
     i++;
   }
   return i;
 }
 
-/** Index of the `}` closing the object that opens at `start`, or -1. */
-function objectEnd(text: string, start: number): number {
+/** Index of the `}` closing the object that opens at `start` (or of the `"` closing a string), or -1. */
+function closingIndex(buf: Buffer, start: number): number {
   let depth = 0;
-  let inString = false;
-  for (let i = start; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+  let inString = buf[start] === 34;
+  for (let i = inString ? start + 1 : start; i < buf.length; i++) {
+    const c = buf[i];
     if (inString) {
       if (c === 92 /* \ */) i++;
-      else if (c === 34 /* " */) inString = false;
+      else if (c === 34 /* " */) {
+        if (depth === 0) return i;
+        inString = false;
+      }
     } else if (c === 34) {
       inString = true;
     } else if (c === 123) {
@@ -117,12 +128,21 @@ function objectEnd(text: string, start: number): number {
   return -1;
 }
 
-function modelFromText(text: string): string | null {
-  const at = text.indexOf('"model"');
+function modelIn(buf: Buffer): string | null {
+  const at = buf.indexOf(MODEL_KEY);
   if (at < 0) return null;
-  MODEL_FIELD.lastIndex = at;
-  const m = MODEL_FIELD.exec(text);
-  if (!m) return null;
-  const raw = m[1]!;
-  return raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
+  let i = skipSpace(buf, at + MODEL_KEY.length);
+  if (buf[i] !== 58 /* : */) return null;
+  i = skipSpace(buf, i + 1);
+  if (buf[i] !== 34 /* " */) return null;
+  const end = closingIndex(buf, i);
+  if (end < 0) return null;
+  if (buf.indexOf(92 /* \ */, i) < end) {
+    try {
+      return JSON.parse(buf.toString('utf8', i, end + 1)) as string;
+    } catch {
+      return null;
+    }
+  }
+  return buf.toString('utf8', i + 1, end);
 }

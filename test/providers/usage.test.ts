@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normaliseUsage, usageFromBody, usageFromText } from '../../src/providers/usage.ts';
+import { normaliseUsage, usageFromBody, usageFromBytes, usageFromText } from '../../src/providers/usage.ts';
 
 const chat = {
   id: 'chatcmpl-1',
@@ -41,4 +41,11 @@ test('a body without a usage key falls back to a full parse; junk gives no usage
 
 test('an escaped model id is decoded', () => {
   assert.equal(usageFromText('{"model":"org\\/model-1","usage":{"prompt_tokens":1,"completion_tokens":1}}').model, 'org/model-1');
+});
+
+test('usage is read from the raw bytes of an answer whose content has multi-byte characters and braces', () => {
+  const withUnicode = { ...chat, choices: [{ index: 0, message: { role: 'assistant', content: 'é😀 } { \\ "usage": {"prompt_tokens": 7} ü' } }] };
+  const bytes = Buffer.from(JSON.stringify(withUnicode));
+  assert.deepEqual(usageFromBytes(bytes), usageFromBody(withUnicode));
+  assert.equal(usageFromBytes(Buffer.from('{"model" : "m\\u00e9","usage" : {"prompt_tokens":2,"completion_tokens":3}}')).model, 'mé');
 });

@@ -1,5 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { startMockUpstream } from '../../src/mock/upstream.ts';
 import { startTestProxy, waitFor, type TestProxy } from '../helpers/proxy.ts';
@@ -304,6 +306,43 @@ describe('upstream failures', () => {
     } finally {
       await other.close();
       await slow.close();
+    }
+  });
+
+  test('a client that leaves while a non-streamed answer is pending aborts the upstream request and is recorded', async () => {
+    let arrived!: () => void;
+    let upstreamClosed!: () => void;
+    const requestArrived = new Promise<void>((resolve) => (arrived = resolve));
+    const upstreamAborted = new Promise<void>((resolve) => (upstreamClosed = resolve));
+    // A provider that never answers: only the client leaving can end the request.
+    const hang = createServer((req, res) => {
+      req.resume();
+      res.on('close', () => upstreamClosed());
+      arrived();
+    });
+    await new Promise<void>((resolve) => hang.listen(0, '127.0.0.1', resolve));
+    const other = await startTestProxy({ upstreamUrl: `http://127.0.0.1:${(hang.address() as AddressInfo).port}/v1` });
+    try {
+      const ac = new AbortController();
+      const pending = fetch(`${other.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(chat()),
+        signal: ac.signal,
+      }).catch((err: unknown) => err);
+      await requestArrived;
+      ac.abort();
+      assert.equal(((await pending) as Error).name, 'AbortError');
+      await upstreamAborted;
+      const rec = await waitFor(() => other.records().find((r) => r.outcome === 'client_disconnect'), 'the disconnect record');
+      assert.equal(rec.status, 0);
+      assert.equal(rec.stream, false);
+      assert.equal(rec.cost_usd, null);
+      assert.equal(other.records().length, 1);
+    } finally {
+      await other.close();
+      hang.closeAllConnections();
+      await new Promise<void>((resolve) => hang.close(() => resolve()));
     }
   });
 });

@@ -1,0 +1,116 @@
+// The spend record of one request: what the handler learned along the way (a Draft) is
+// priced and written as exactly one record, and the metrics and the budget gate are told.
+import { BudgetExceededError, TagspendError, UpstreamError } from '../errors.ts';
+import { costOf, type PriceTable } from '../spend/pricing.ts';
+import { SPEND_SCHEMA_VERSION, ZERO_USAGE, type Outcome, type SpendRecord, type Usage } from '../spend/record.ts';
+import { isoTimestamp } from '../spend/timestamp.ts';
+import type { SpendWriter } from '../spend/writer.ts';
+import type { Principal } from './auth.ts';
+import type { ProxyMetrics } from './metrics.ts';
+import type { Route } from './router.ts';
+
+/** Spend gate for budgets: throws BudgetExceededError for a blocked tag; told about spend. */
+export interface BudgetGate {
+  check(tags: readonly string[], nowMs: number): void;
+  recordSpend(tags: readonly string[], costUsd: number, nowMs: number): void;
+}
+
+/** What is known about a request so far; every field has its "not known yet" value. */
+export interface Draft {
+  startMs: number;
+  requestId: string;
+  endpoint: string;
+  model: string | null;
+  route: Route | null;
+  upstreamModel: string | null;
+  stream: boolean;
+  tags: string[];
+  user: string | null;
+  metadata: Record<string, string>;
+  principal: Principal | null;
+  usage: Usage | null;
+}
+
+export interface Priced {
+  cost: number | null;
+  ref: string | null;
+}
+
+export interface RecorderDeps {
+  instance: string;
+  prices: PriceTable;
+  writer: SpendWriter;
+  metrics: ProxyMetrics;
+  budget: BudgetGate | null;
+  clock: () => number;
+}
+
+export class ClientGoneError extends Error {
+  constructor() {
+    super('client disconnected');
+    this.name = 'ClientGoneError';
+  }
+}
+
+const UNPRICED: Priced = Object.freeze({ cost: null, ref: null });
+const FREE: Priced = Object.freeze({ cost: 0, ref: null });
+
+/** Writes a draft's record; returns its cost (null when unknown). */
+export type Recorder = (d: Draft, outcome: Outcome, status: number, error: string | null, priced?: Priced) => number | null;
+
+export function createRecorder(deps: RecorderDeps): Recorder {
+  function price(d: Draft): Priced {
+    if (!d.route || !d.usage) return UNPRICED;
+    const match = deps.prices.lookup(d.route.provider.name, d.upstreamModel ?? d.route.upstreamModel);
+    if (!match) return UNPRICED;
+    return { cost: costOf(d.usage, match.price), ref: match.ref };
+  }
+
+  return function record(d, outcome, status, error, priced) {
+    const endMs = deps.clock();
+    const usage = d.usage ?? ZERO_USAGE;
+    // No usage on a success means the cost is unknown (null); a failure without usage cost nothing.
+    const p = priced ?? (d.usage || outcome === 'success' ? price(d) : FREE);
+    const rec: SpendRecord = {
+      schema: SPEND_SCHEMA_VERSION,
+      request_id: d.requestId,
+      ts: isoTimestamp(d.startMs),
+      end_ts: isoTimestamp(endMs),
+      latency_ms: endMs - d.startMs,
+      instance: deps.instance,
+      endpoint: d.endpoint,
+      model: d.model,
+      provider: d.route?.provider.name ?? null,
+      upstream_model: d.upstreamModel ?? d.route?.upstreamModel ?? null,
+      stream: d.stream,
+      status,
+      outcome,
+      prompt_tokens: usage.prompt_tokens,
+      completion_tokens: usage.completion_tokens,
+      total_tokens: usage.total_tokens,
+      cached_tokens: usage.cached_tokens,
+      cache_write_tokens: usage.cache_write_tokens,
+      reasoning_tokens: usage.reasoning_tokens,
+      cost_usd: p.cost,
+      price_ref: p.ref,
+      tags: d.tags,
+      user: d.user,
+      metadata: d.metadata,
+      key_alias: d.principal?.alias ?? null,
+      key_hash: d.principal?.keyHash ?? null,
+      error: error === null ? null : error.slice(0, 1000),
+    };
+    deps.writer.write(rec);
+    deps.metrics.observeRequest(rec);
+    if (p.cost) deps.budget?.recordSpend(d.tags, p.cost, endMs);
+    return p.cost;
+  };
+}
+
+export function outcomeOf(err: unknown): Outcome {
+  if (err instanceof ClientGoneError) return 'client_disconnect';
+  if (err instanceof BudgetExceededError) return 'blocked';
+  if (err instanceof UpstreamError || (err instanceof TagspendError && err.code.startsWith('UPSTREAM'))) return 'upstream_error';
+  if (err instanceof TagspendError && err.status < 500) return 'invalid_request';
+  return 'proxy_error';
+}

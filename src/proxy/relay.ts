@@ -1,0 +1,169 @@
+// Upstream answers on their way to the client: a whole JSON answer is priced and recorded
+// before it is sent in one go; an SSE stream is passed on event by event and recorded before
+// its end. Either way the record is written before the response's last byte goes out.
+import type { ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { usageFromBytes } from '../providers/usage.ts';
+import { ClientGoneError, type Draft, type Recorder } from './recorder.ts';
+import { SseUsageTap } from './sse.ts';
+import { toTransportError, type WholeAnswer } from './upstream.ts';
+
+/** Response headers that must not be copied from upstream (hop-by-hop, recomputed, ours, or no header at all). */
+const DROPPED_RESPONSE_HEADERS = new Set([
+  'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'content-encoding', 'date', 'server',
+  'x-tagspend-request-id', 'x-tagspend-cost-usd', '__proto__',
+]);
+
+type AbortListener = () => void;
+
+/**
+ * The client went away: aborts what is in flight upstream. undici accepts any object with
+ * `addEventListener` as a signal for streamed requests; an AbortController (or an
+ * EventEmitter) costs several microseconds per request for a feature almost no request uses.
+ */
+export class ClientAbort {
+  aborted = false;
+  reason: unknown = undefined;
+  private listeners: AbortListener[] | null = null;
+
+  addEventListener(_type: 'abort', listener: AbortListener): void {
+    (this.listeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: AbortListener): void {
+    const i = this.listeners?.indexOf(listener) ?? -1;
+    if (i >= 0) this.listeners!.splice(i, 1);
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = new ClientGoneError();
+    const listeners = this.listeners;
+    this.listeners = null;
+    if (listeners) for (const l of listeners) l();
+  }
+}
+
+/** Sends a whole JSON answer: usage read from its bytes, record written, then headers and body. */
+export function sendWholeAnswer(d: Draft, answer: WholeAnswer, res: ServerResponse, record: Recorder): void {
+  const { usage, model } = usageFromBytes(answer.body);
+  d.usage = usage;
+  if (model) d.upstreamModel = model;
+  const cost = record(d, 'success', answer.statusCode, usage ? null : 'provider response carried no usage');
+  const headers = headersFromRaw(answer.rawHeaders, d.requestId);
+  headers['content-length'] = String(answer.body.length);
+  if (cost !== null) headers['x-tagspend-cost-usd'] = String(cost);
+  res.writeHead(answer.statusCode, headers);
+  res.end(answer.body);
+}
+
+/** Passes an SSE answer on event by event; records before the final end(). */
+export async function relayStream(
+  d: Draft,
+  up: Dispatcher.ResponseData,
+  res: ServerResponse,
+  hideUsageChunk: boolean,
+  signal: ClientAbort,
+  record: Recorder,
+): Promise<void> {
+  const tap = new SseUsageTap({ hideUsageChunk });
+  const headers = copyHeaders(up.headers, d.requestId);
+  headers['cache-control'] = 'no-cache';
+  res.writeHead(up.statusCode, headers);
+  res.flushHeaders();
+  try {
+    for await (const chunk of up.body) {
+      const out = tap.push(chunk as Buffer);
+      if (out && !res.write(out)) await drained(res, signal);
+    }
+  } catch (err) {
+    if (signal.aborted) throw new ClientGoneError();
+    d.usage = tap.usage;
+    if (tap.model) d.upstreamModel = tap.model;
+    throw toTransportError(err, d.route!.provider.name);
+  }
+  const rest = tap.flush();
+  if (rest) res.write(rest);
+  d.usage = tap.usage;
+  if (tap.model) d.upstreamModel = tap.model;
+  if (tap.errorMessage) {
+    record(d, 'upstream_error', up.statusCode, tap.errorMessage);
+  } else if (!tap.done && !d.usage) {
+    record(d, 'upstream_error', up.statusCode, 'stream ended before completion');
+  } else {
+    record(d, 'success', up.statusCode, d.usage ? null : 'provider stream carried no usage');
+  }
+  res.end();
+}
+
+/** A JSON answer that came back on the streamed path (the provider did not stream). */
+export async function relayJson(d: Draft, up: Dispatcher.ResponseData, res: ServerResponse, signal: ClientAbort, record: Recorder): Promise<void> {
+  let body: Buffer;
+  try {
+    body = Buffer.from(await up.body.arrayBuffer());
+  } catch (err) {
+    throw signal.aborted ? new ClientGoneError() : toTransportError(err, d.route!.provider.name);
+  }
+  sendWholeAnswer(d, { statusCode: up.statusCode, rawHeaders: rawFromHeaders(up.headers), body }, res, record);
+}
+
+function drained(res: ServerResponse, signal: ClientAbort): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new ClientGoneError());
+    const done = () => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    const onAbort = () => {
+      res.off('drain', done);
+      reject(new ClientGoneError());
+    };
+    res.once('drain', done);
+    signal.addEventListener('abort', onAbort);
+  });
+}
+
+/** Upstream headers as a parsed object (error bodies, Retry-After). */
+export function parseRawHeaders(raw: Buffer[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const k = raw[i]!.toString('latin1').toLowerCase();
+    if (k === '__proto__') continue;
+    const v = raw[i + 1]!.toString('latin1');
+    const held = out[k];
+    out[k] = held === undefined ? v : Array.isArray(held) ? [...held, v] : [held, v];
+  }
+  return out;
+}
+
+function headersFromRaw(raw: Buffer[], requestId: string): Record<string, string> {
+  const out: Record<string, string> = { 'x-tagspend-request-id': requestId };
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const k = raw[i]!.toString('latin1').toLowerCase();
+    if (DROPPED_RESPONSE_HEADERS.has(k)) continue;
+    const v = raw[i + 1]!.toString('latin1');
+    out[k] = out[k] === undefined ? v : `${out[k]}, ${v}`;
+  }
+  return out;
+}
+
+function rawFromHeaders(h: Record<string, string | string[] | undefined>): Buffer[] {
+  const raw: Buffer[] = [];
+  for (const k in h) {
+    const v = h[k];
+    if (v === undefined) continue;
+    for (const one of Array.isArray(v) ? v : [v]) raw.push(Buffer.from(k, 'latin1'), Buffer.from(one, 'latin1'));
+  }
+  return raw;
+}
+
+function copyHeaders(h: Record<string, string | string[] | undefined>, requestId: string): Record<string, string> {
+  const out: Record<string, string> = { 'x-tagspend-request-id': requestId };
+  for (const k in h) {
+    const v = h[k];
+    if (v === undefined || DROPPED_RESPONSE_HEADERS.has(k)) continue;
+    out[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
