@@ -3,11 +3,15 @@
 // Generates BENCH_RECORDS (default 5,000,000) records over a week (tags from hundreds of apps
 // and dozens of teams, ~50k users, metadata, a few multi-value tag keys, unknown prices) as
 // BENCH_OBJECTS (default 20) gzip NDJSON objects in a local store under a temp directory, then
-// times the ingest job and the rollup job (each a full run: open, job_runs, snapshot publish),
-// then a reconcile run with nothing new. Prints records/s end to end, the no-op time and the
-// peak RSS of this process (DuckDB runs inside it). BENCH_KEEP=1 keeps the directory.
+// times ONE reconcile run (open, ingest, re-price, rollup, budgets, snapshot publish: what the
+// scheduler does when new objects arrive) step by step, then a reconcile run with nothing new.
+// Prints records/s end to end, the no-op time and the peak RSS of this process (DuckDB runs
+// inside it). BENCH_KEEP=1 keeps the directory.
+// Generated objects are cached under BENCH_CACHE (default <tmpdir>/tagspend-bench-jobs-cache),
+// keyed by the generator's parameters, and hard-linked into each run's store (BENCH_CACHE=off:
+// generate every time).
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -22,6 +26,9 @@ import { makeRecord, objectKey, seededRandom, type RecordShape } from '../test/h
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 5_000_000);
 const OBJECTS = Number(process.env.BENCH_OBJECTS ?? 20);
 const KEEP = process.env.BENCH_KEEP === '1';
+const CACHE = process.env.BENCH_CACHE ?? join(tmpdir(), 'tagspend-bench-jobs-cache');
+// Bump when makeRecord or the layout of the generated objects changes.
+const GENERATOR_VERSION = 1;
 const SHAPE: RecordShape = { users: 50_000, apps: 200, teams: 40, projects: 300 };
 const WEEK_MS = 7 * 86_400_000;
 const END = Date.parse('2026-11-10T00:00:00Z');
@@ -65,6 +72,35 @@ async function generate(store: LocalStore, dir: string): Promise<number> {
   return bytes;
 }
 
+/** Hard-links (or copies, across devices) every file under `from` into `to`. */
+async function linkTree(from: string, to: string): Promise<void> {
+  await mkdir(to, { recursive: true });
+  for (const e of await readdir(from, { withFileTypes: true })) {
+    const src = join(from, e.name);
+    const dst = join(to, e.name);
+    if (e.isDirectory()) await linkTree(src, dst);
+    else await link(src, dst).catch(() => copyFile(src, dst));
+  }
+}
+
+/** The objects in `storeDir`: from the cache when it has this generator's output, else generated. */
+async function objectsInto(storeDir: string, scratch: string): Promise<{ bytes: number; cached: boolean }> {
+  if (CACHE === 'off') return { bytes: await generate(new LocalStore(storeDir), scratch), cached: false };
+  const entry = join(CACHE, `v${GENERATOR_VERSION}-${RECORDS}-records-${OBJECTS}-objects`);
+  const marker = join(entry, 'complete.json');
+  const done = await readFile(marker, 'utf8').then((t) => JSON.parse(t) as { bytes: number }, () => null);
+  if (done !== null) {
+    await linkTree(join(entry, 'store'), storeDir);
+    return { bytes: done.bytes, cached: true };
+  }
+  await rm(entry, { recursive: true, force: true });
+  await mkdir(entry, { recursive: true });
+  const bytes = await generate(new LocalStore(join(entry, 'store')), scratch);
+  await writeFile(marker, JSON.stringify({ bytes }));
+  await linkTree(join(entry, 'store'), storeDir);
+  return { bytes, cached: false };
+}
+
 function line(label: string, s: RunSummary): void {
   console.log(`${label.padEnd(9)} ${(s.durationMs / 1000).toFixed(2).padStart(7)} s  ${summaryLine(s)}`);
 }
@@ -76,8 +112,9 @@ async function main(): Promise<void> {
     const settings = jobSettings(loadConfig({ env: {}, overrides: { data_dir: dir, store: { url: store.url } } }));
     const log = createLogger(process.env.TAGSPEND_LOG_LEVEL ?? 'warn');
     const genStart = performance.now();
-    const bytes = await generate(store, dir);
-    console.log(`records  ${RECORDS.toLocaleString('en-US')} in ${OBJECTS} objects, ${mib(bytes)} gzip, generated in ${((performance.now() - genStart) / 1000).toFixed(1)} s`);
+    const { bytes, cached } = await objectsInto(store.root, dir);
+    const how = cached ? 'linked from the cache' : 'generated';
+    console.log(`records  ${RECORDS.toLocaleString('en-US')} in ${OBJECTS} objects, ${mib(bytes)} gzip, ${how} in ${((performance.now() - genStart) / 1000).toFixed(1)} s`);
 
     const deps = { settings, store, log, now: () => new Date(END + 3_600_000) };
     const first = await runJob({ job: 'reconcile', trigger: 'cli', full: true }, deps);
