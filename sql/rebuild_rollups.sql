@@ -32,6 +32,8 @@ GROUP BY "day", tag;
 -- several values of one key is split evenly between them; every measure is split in whole units
 -- of its column's precision (1e-6 requests, 1 token, 1e-10 USD) and the remainder units go to
 -- the values first in sort order, so the values of a key add up exactly to the tagged total.
+-- Counts (x 1e6) and tokens are split in BIGINT arithmetic (HUGEINT division was most of this
+-- statement's time; an overflow would be an error, never a wrong sum), spend in HUGEINT units.
 CREATE OR REPLACE TEMP MACRO split_units(units, n, i) AS
   sign(units) * (abs(units) // n + CASE WHEN i <= abs(units) % n THEN 1 ELSE 0 END);
 
@@ -52,21 +54,23 @@ whole AS (
   GROUP BY "day", tag_key, tag_value
 ),
 ranked AS (
-  SELECT p.*, r.n, row_number() OVER (PARTITION BY p.set_id, p.tag_key ORDER BY p.tag_value) AS i
+  -- Spend in 1e-10 USD units, converted once per pair (a DECIMAL(38,10) to HUGEINT cast is slow).
+  SELECT p.*, (p.spend_usd * 10000000000)::HUGEINT AS spend_units, r.n,
+    row_number() OVER (PARTITION BY p.set_id, p.tag_key ORDER BY p.tag_value) AS i
   FROM pairs p JOIN repeated r USING (set_id, tag_key)
 ),
 split AS (
   SELECT "day", tag_key, tag_value,
-    (sum(split_units(requests::HUGEINT * 1000000, n, i))::DECIMAL(38, 0) * 0.000001::DECIMAL(38, 6))::DECIMAL(38, 6) AS requests,
-    (sum(split_units(errors::HUGEINT * 1000000, n, i))::DECIMAL(38, 0) * 0.000001::DECIMAL(38, 6))::DECIMAL(38, 6) AS errors,
-    (sum(split_units(unpriced::HUGEINT * 1000000, n, i))::DECIMAL(38, 0) * 0.000001::DECIMAL(38, 6))::DECIMAL(38, 6) AS unpriced,
-    sum(split_units(prompt_tokens::HUGEINT, n, i))::BIGINT AS prompt_tokens,
-    sum(split_units(completion_tokens::HUGEINT, n, i))::BIGINT AS completion_tokens,
-    sum(split_units(total_tokens::HUGEINT, n, i))::BIGINT AS total_tokens,
-    sum(split_units(cached_tokens::HUGEINT, n, i))::BIGINT AS cached_tokens,
-    sum(split_units(cache_write_tokens::HUGEINT, n, i))::BIGINT AS cache_write_tokens,
-    sum(split_units(reasoning_tokens::HUGEINT, n, i))::BIGINT AS reasoning_tokens,
-    (sum(split_units((spend_usd * 10000000000)::HUGEINT, n, i))::DECIMAL(38, 0) * 0.0000000001::DECIMAL(38, 10))::DECIMAL(38, 10) AS spend_usd
+    (sum(split_units(requests * 1000000, n, i))::DECIMAL(38, 0) * 0.000001::DECIMAL(38, 6))::DECIMAL(38, 6) AS requests,
+    (sum(split_units(errors * 1000000, n, i))::DECIMAL(38, 0) * 0.000001::DECIMAL(38, 6))::DECIMAL(38, 6) AS errors,
+    (sum(split_units(unpriced * 1000000, n, i))::DECIMAL(38, 0) * 0.000001::DECIMAL(38, 6))::DECIMAL(38, 6) AS unpriced,
+    sum(split_units(prompt_tokens, n, i))::BIGINT AS prompt_tokens,
+    sum(split_units(completion_tokens, n, i))::BIGINT AS completion_tokens,
+    sum(split_units(total_tokens, n, i))::BIGINT AS total_tokens,
+    sum(split_units(cached_tokens, n, i))::BIGINT AS cached_tokens,
+    sum(split_units(cache_write_tokens, n, i))::BIGINT AS cache_write_tokens,
+    sum(split_units(reasoning_tokens, n, i))::BIGINT AS reasoning_tokens,
+    (sum(split_units(spend_units, n, i))::DECIMAL(38, 0) * 0.0000000001::DECIMAL(38, 10))::DECIMAL(38, 10) AS spend_usd
   FROM ranked
   GROUP BY "day", tag_key, tag_value
 )
