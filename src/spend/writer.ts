@@ -1,15 +1,17 @@
 // The spend-record writer: appends one NDJSON line per request to the active segment file
-// with one synchronous write(2) of the whole line before the response ends, so a `kill -9`
-// loses nothing that was answered: the bytes are in the kernel's page cache. (pino's
-// synchronous destination does the same write, plus four UTF-8 length scans of the line and
-// an event per record.) Segments are closed by size or age (or on demand) and
+// through pino's synchronous destination (SonicBoom). Every write is a write(2) of a whole
+// line before the response ends, so a `kill -9` loses nothing that was answered: the bytes
+// are in the kernel's page cache. Segments are closed by size or age (or on demand) and
 // handed over through the 'segment' event; shipping never blocks writing.
 import { EventEmitter } from 'node:events';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, readSync, ftruncateSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, readSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
+import pino from 'pino';
 import type { Logger } from '../log.ts';
 import { serializeRecord, type SpendRecord } from './record.ts';
 import { ACTIVE_SUFFIX, CLOSED_SUFFIX, parseSegmentName, segmentBaseName, type SegmentId } from './segment.ts';
+
+type Destination = ReturnType<typeof pino.destination>;
 
 export interface ClosedSegment extends SegmentId {
   /** Path of the closed `.ndjson` file in the spool directory. */
@@ -30,6 +32,7 @@ export interface SpendWriterOptions {
 interface Active extends SegmentId {
   path: string;
   fd: number;
+  dest: Destination;
   bytes: number;
   records: number;
 }
@@ -71,7 +74,8 @@ export class SpendWriter extends EventEmitter<SpendWriterEvents> {
     if (this.closed) throw new Error('spend writer is closed');
     const line = serializeRecord(record);
     const seg = this.active ?? this.openSegment();
-    seg.bytes += writeLine(seg.fd, line);
+    seg.dest.write(line);
+    seg.bytes += Buffer.byteLength(line);
     seg.records += 1;
     this.recordsWritten += 1;
     if (seg.bytes >= this.maxBytes) this.rotate();
@@ -88,10 +92,11 @@ export class SpendWriter extends EventEmitter<SpendWriterEvents> {
     const seg = this.active;
     if (!seg) return null;
     this.active = null;
+    seg.dest.flushSync();
     fsyncSync(seg.fd);
     const closedPath = seg.path.slice(0, -ACTIVE_SUFFIX.length) + CLOSED_SUFFIX;
     renameSync(seg.path, closedPath);
-    closeSync(seg.fd);
+    seg.dest.destroy();
     const closed: ClosedSegment = {
       instance: seg.instance,
       startMs: seg.startMs,
@@ -121,24 +126,12 @@ export class SpendWriter extends EventEmitter<SpendWriterEvents> {
   private openSegment(): Active {
     const id: SegmentId = { instance: this.instance, startMs: this.clock(), seq: ++this.seq };
     const path = join(this.spoolDir, segmentBaseName(id) + ACTIVE_SUFFIX);
+    // The file descriptor is ours (for fsync on close); SonicBoom closes it on destroy.
     const fd = openSync(path, 'a');
-    this.active = { ...id, path, fd, bytes: 0, records: 0 };
+    const dest = pino.destination({ dest: fd, sync: true });
+    this.active = { ...id, path, fd, dest, bytes: 0, records: 0 };
     return this.active;
   }
-}
-
-/**
- * Writes a line, returns its length in bytes. A short write only happens on a full disk or a
- * signal: the rest follows, or the error is thrown.
- */
-function writeLine(fd: number, line: string): number {
-  const done = writeSync(fd, line);
-  const length = Buffer.byteLength(line);
-  if (done < length) {
-    const bytes = Buffer.from(line, 'utf8');
-    for (let at = done; at < length; ) at += writeSync(fd, bytes, at, length - at);
-  }
-  return length;
 }
 
 /**
