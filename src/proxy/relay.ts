@@ -9,10 +9,26 @@ import { SseUsageTap } from './sse.ts';
 import { toTransportError, type WholeAnswer } from './upstream.ts';
 
 /** Response headers that must not be copied from upstream (hop-by-hop, recomputed, ours, or no header at all). */
-const DROPPED_RESPONSE_HEADERS = new Set([
+const DROPPED = [
   'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'content-encoding', 'date', 'server',
   'x-tagspend-request-id', 'x-tagspend-cost-usd', '__proto__',
-]);
+];
+const DROPPED_RESPONSE_HEADERS = new Set(DROPPED);
+/** The same as bytes, by length and first letter, so most dropped names are never decoded. */
+const DROPPED_BYTES = new Map(DROPPED.map((name) => [name.length * 256 + name.charCodeAt(0), Buffer.from(name, 'latin1')]));
+if (DROPPED_BYTES.size !== DROPPED.length) throw new Error('dropped header names must differ in length or first letter');
+
+function lower(c: number): number {
+  return c >= 65 && c <= 90 ? c + 32 : c;
+}
+
+/** Whether a raw header name (any case) is one of DROPPED, without decoding it. */
+function isDropped(name: Buffer): boolean {
+  const want = DROPPED_BYTES.get(name.length * 256 + lower(name[0] ?? 0));
+  if (!want) return false;
+  for (let i = 1; i < want.length; i++) if (lower(name[i]!) !== want[i]) return false;
+  return true;
+}
 
 type AbortListener = () => void;
 
@@ -140,8 +156,8 @@ export function parseRawHeaders(raw: Buffer[]): Record<string, string | string[]
 function headersFromRaw(raw: Buffer[], requestId: string): Record<string, string> {
   const out: Record<string, string> = { 'x-tagspend-request-id': requestId };
   for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (isDropped(raw[i]!)) continue;
     const k = raw[i]!.toString('latin1').toLowerCase();
-    if (DROPPED_RESPONSE_HEADERS.has(k)) continue;
     const v = raw[i + 1]!.toString('latin1');
     out[k] = out[k] === undefined ? v : `${out[k]}, ${v}`;
   }
