@@ -97,6 +97,30 @@ function userId(value: unknown, source: string): string | null {
   return value;
 }
 
+/** Up to this many tags in all, duplicates are found by scanning the list (cheaper than a Set). */
+const SCAN_LIMIT = 32;
+
+/** The lists concatenated, duplicates dropped, first occurrence kept. */
+function mergeTags(lists: readonly (readonly string[])[]): string[] {
+  let total = 0;
+  for (const list of lists) total += list.length;
+  const out: string[] = [];
+  if (total <= SCAN_LIMIT) {
+    for (const list of lists) for (const t of list) if (!out.includes(t)) out.push(t);
+    return out;
+  }
+  const seen = new Set<string>();
+  for (const list of lists) {
+    for (const t of list) {
+      if (!seen.has(t)) {
+        seen.add(t);
+        out.push(t);
+      }
+    }
+  }
+  return out;
+}
+
 /**
  * Reads attribution from a parsed request body and its headers and removes the proxy-only
  * fields (`metadata.tags`, `metadata.spend_logs_metadata`) from the body in place; providers
@@ -133,16 +157,7 @@ export function attribute(body: Record<string, unknown>, headers: Headers, key: 
   const aliasTags = headerTags(header(headers, 'x-tagspend-tags'), 'x-tagspend-tags');
 
   // Merge order: body metadata.tags, body tags, headers, the key's own; first occurrence wins.
-  const seen = new Set<string>();
-  const tags: string[] = [];
-  for (const list of [bodyMetaTags, rootTags, hdrTags, aliasTags, key?.tags ?? []]) {
-    for (const t of list) {
-      if (!seen.has(t)) {
-        seen.add(t);
-        tags.push(t);
-      }
-    }
-  }
+  const tags = mergeTags([bodyMetaTags, rootTags, hdrTags, aliasTags, key?.tags ?? []]);
   if (tags.length > MAX_TAGS) {
     throw new InvalidAttributionError(`too many tags: ${tags.length} (at most ${MAX_TAGS})`, { param: 'tags' });
   }
@@ -154,7 +169,7 @@ export function attribute(body: Record<string, unknown>, headers: Headers, key: 
     ...key?.metadata,
   };
   let metaBytes = 0;
-  for (const [k, v] of Object.entries(metadata)) metaBytes += Buffer.byteLength(k) + Buffer.byteLength(v);
+  for (const k in metadata) metaBytes += Buffer.byteLength(k) + Buffer.byteLength(metadata[k]!);
   if (metaBytes > MAX_METADATA_BYTES) {
     throw new InvalidAttributionError(`metadata is ${metaBytes} bytes (at most ${MAX_METADATA_BYTES})`, {
       param: 'spend_logs_metadata',

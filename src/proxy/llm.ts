@@ -112,8 +112,8 @@ export function createLlmHandler(deps: LlmDeps) {
     };
     const abort = new ClientAbort();
     let call: UpstreamCall | null = null;
-    // Fires after every response; only one that did not finish means the client went away.
-    res.once('close', () => {
+    // Fires once after every response; only one that did not finish means the client went away.
+    res.on('close', () => {
       if (res.writableFinished) return;
       abort.abort();
       call?.abort(new ClientGoneError());

@@ -29,7 +29,8 @@ export class ProxyMetrics {
   readonly spoolOldestAgeSeconds: Gauge;
   readonly shipFailures: Counter;
   readonly segmentsShipped: Counter;
-  private readonly requestSeries = new Map<string, RequestSeries>();
+  /** By endpoint, then outcome. */
+  private readonly requestSeries = new Map<string, Map<string, RequestSeries>>();
   private readonly latencySeries = new Map<string, LatencySeries>();
   private readonly costByProvider = new Map<string, number>();
   private promptTokens = 0;
@@ -46,7 +47,9 @@ export class ProxyMetrics {
       registers,
       collect() {
         this.reset();
-        for (const s of self.requestSeries.values()) this.inc({ endpoint: s.endpoint, outcome: s.outcome }, s.count);
+        for (const byOutcome of self.requestSeries.values()) {
+          for (const s of byOutcome.values()) this.inc({ endpoint: s.endpoint, outcome: s.outcome }, s.count);
+        }
       },
     });
     this.registry.registerMetric(this.latencyMetric());
@@ -111,10 +114,11 @@ export class ProxyMetrics {
   /** Counts one handled request from its spend record. */
   observeRequest(rec: SpendRecord): void {
     this.records += 1;
-    const key = rec.endpoint + ' ' + rec.outcome;
-    const req = this.requestSeries.get(key);
+    let byOutcome = this.requestSeries.get(rec.endpoint);
+    if (!byOutcome) this.requestSeries.set(rec.endpoint, (byOutcome = new Map()));
+    const req = byOutcome.get(rec.outcome);
     if (req) req.count += 1;
-    else this.requestSeries.set(key, { endpoint: rec.endpoint, outcome: rec.outcome, count: 1 });
+    else byOutcome.set(rec.outcome, { endpoint: rec.endpoint, outcome: rec.outcome, count: 1 });
     let lat = this.latencySeries.get(rec.endpoint);
     if (!lat) {
       lat = { endpoint: rec.endpoint, buckets: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0), sum: 0, count: 0 };

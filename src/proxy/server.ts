@@ -152,13 +152,22 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
   for (const [k, h] of Object.entries(budgets?.routes ?? {})) routes.set(k, h);
   for (const [k, h] of Object.entries(options.routes ?? {})) routes.set(k, h);
 
+  // Looked up by method, then path: no `METHOD path` string to build and hash per request.
+  const byMethod = new Map<string, Map<string, RouteHandler>>();
+  for (const [key, handler] of routes) {
+    const space = key.indexOf(' ');
+    const method = key.slice(0, space);
+    if (!byMethod.has(method)) byMethod.set(method, new Map());
+    byMethod.get(method)!.set(key.slice(space + 1), handler);
+  }
+
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     // During shutdown a busy keep-alive connection would otherwise carry the client's next
     // request, and the next, and hold server.close() open until the deadline.
     if (stopping) res.setHeader('connection', 'close');
     const q = req.url!.indexOf('?');
     const path = q < 0 ? req.url! : req.url!.slice(0, q);
-    const handler = routes.get(`${req.method} ${path}`);
+    const handler = byMethod.get(req.method!)?.get(path);
     if (!handler) {
       const other = [...routes.keys()].some((k) => k.endsWith(` ${path}`));
       sendError(res, other ? new MethodNotAllowedError(`${req.method} is not allowed on ${path}`) : new NotFoundError(`No route for ${req.method} ${path}`));
