@@ -1,6 +1,7 @@
 // The baseline for `npm run bench`: the least a logging LLM proxy can do. node:http in,
 // undici out through a keep-alive pool, usage parsed from the JSON answer, one pino line
 // per request with a synchronous destination. No auth, attribution, routing or pricing.
+import { rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -10,10 +11,8 @@ import { Pool } from 'undici';
 
 const upstream = new URL(process.env.UPSTREAM_URL ?? 'http://127.0.0.1:4010/v1');
 const pool = new Pool(upstream.origin, { connections: 256 });
-const log = pino(
-  { base: null, timestamp: false },
-  pino.destination({ dest: join(tmpdir(), `tagspend-baseline-${process.pid}.ndjson`), sync: true }),
-);
+const logFile = join(tmpdir(), `tagspend-baseline-${process.pid}.ndjson`);
+const log = pino({ base: null, timestamp: false }, pino.destination({ dest: logFile, sync: true }));
 
 const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
@@ -42,4 +41,7 @@ server.listen(0, '127.0.0.1', () => {
   const { port } = server.address() as AddressInfo;
   process.stdout.write(JSON.stringify({ url: `http://127.0.0.1:${port}` }) + '\n');
 });
-process.once('SIGTERM', () => process.exit(0));
+process.once('SIGTERM', () => {
+  rmSync(logFile, { force: true }); // a run writes ~20 MiB of lines nobody reads afterwards
+  process.exit(0);
+});
