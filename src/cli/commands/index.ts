@@ -8,6 +8,7 @@ import { queryCommand } from './query.ts';
 import { reportCommand } from './report.ts';
 import { demoCommand } from './demo.ts';
 import { tagsCommand } from './tags.ts';
+import { configCommand } from './config.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
@@ -19,4 +20,5 @@ export const commands: CommandModule<any, any>[] = [
   reportCommand,
   demoCommand,
   tagsCommand,
+  configCommand,
 ];
