@@ -5,7 +5,7 @@
 // handed over through the 'segment' event; shipping never blocks writing. pino is the record
 // writer by contract (issue #2, DESIGN.md): keep it, even though a bare writeSync is ~1.5% cheaper.
 import { EventEmitter } from 'node:events';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, readSync, ftruncateSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, readSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import type { Logger } from '../log.ts';
@@ -55,6 +55,8 @@ export class SpendWriter extends EventEmitter<SpendWriterEvents> {
   private closed = false;
   /** Records written since start (all segments). */
   recordsWritten = 0;
+  /** Rotated segments whose fsync is still running (see rotate()). */
+  pendingSyncs = 0;
 
   constructor(options: SpendWriterOptions) {
     super();
@@ -88,16 +90,35 @@ export class SpendWriter extends EventEmitter<SpendWriterEvents> {
     if (seg && this.clock() - seg.startMs >= this.maxAgeMs) this.rotate();
   }
 
-  /** Closes the active segment (if it has records) and emits it; returns it too. */
+  /**
+   * Closes the active segment (if it has records) and emits it; returns it too. Its bytes are
+   * all written (in the page cache, readable by the shipper) when this returns; the fsync that
+   * puts them on disk runs on libuv's thread pool, because a 64 MiB segment takes tens of
+   * milliseconds to sync (more on network disks) and rotation happens inside a request's
+   * write. Only close() syncs in place: at shutdown nothing waits on the event loop.
+   */
   rotate(): ClosedSegment | null {
+    return this.closeActive(false);
+  }
+
+  private closeActive(syncNow: boolean): ClosedSegment | null {
     const seg = this.active;
     if (!seg) return null;
     this.active = null;
     seg.dest.flushSync();
-    fsyncSync(seg.fd);
     const closedPath = seg.path.slice(0, -ACTIVE_SUFFIX.length) + CLOSED_SUFFIX;
     renameSync(seg.path, closedPath);
-    seg.dest.destroy();
+    if (syncNow) {
+      fsyncSync(seg.fd);
+      seg.dest.destroy();
+    } else {
+      this.pendingSyncs += 1;
+      fsync(seg.fd, (err) => {
+        if (err) this.log.warn({ err, segment: closedPath }, 'fsync of a closed segment failed; its bytes stay in the page cache');
+        seg.dest.destroy();
+        this.pendingSyncs -= 1;
+      });
+    }
     const closed: ClosedSegment = {
       instance: seg.instance,
       startMs: seg.startMs,
@@ -113,7 +134,7 @@ export class SpendWriter extends EventEmitter<SpendWriterEvents> {
   /** Closes the active segment and stops the writer. */
   close(): ClosedSegment | null {
     if (this.closed) return null;
-    const last = this.rotate();
+    const last = this.closeActive(true);
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;

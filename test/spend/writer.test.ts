@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/log.ts';
@@ -44,6 +44,34 @@ test('writer appends one line per record and closes a segment when it reaches th
   assert.deepEqual(closed.map((s) => s.seq), closed.map((_, i) => i + 1));
   assert.equal(closed.reduce((n, s) => n + s.records, 0), 10);
   assert.equal(readdirSync(dir).filter((n) => n.endsWith('.active')).length, 0);
+}));
+
+test('a size rotation inside a write hands over a complete segment and syncs it off the event loop, leaking no descriptor', withDir(async (dir) => {
+  // Descriptors this process holds on files in the spool directory.
+  const spoolFds = () =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir);
+      } catch {
+        return false; // closed while listing
+      }
+    }).length;
+  const closed: ClosedSegment[] = [];
+  const w = new SpendWriter({ spoolDir: dir, instance: 'i1', maxBytes: 500, maxAgeMs: 3_600_000, logger: silentLogger });
+  w.on('segment', (s) => closed.push(s));
+  for (let i = 0; i < 200; i++) w.write(rec(i));
+  assert.ok(closed.length >= 20, `several rotations (${closed.length})`);
+  assert.ok(w.pendingSyncs > 0, 'the fsyncs are still running when the writes return');
+  // Complete as soon as it is handed over: the shipper reads it through the page cache.
+  for (const s of closed) assert.equal(readFileSync(s.path, 'utf8').split('\n').filter(Boolean).length, s.records);
+  const deadline = Date.now() + 10_000;
+  while (w.pendingSyncs > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(w.pendingSyncs, 0);
+  w.close();
+  while (spoolFds() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(spoolFds(), 0, 'every segment descriptor is closed');
+  const ids = closed.flatMap((s) => readFileSync(s.path, 'utf8').trim().split('\n').map((l) => JSON.parse(l).request_id));
+  assert.deepEqual(ids, Array.from({ length: 200 }, (_, i) => `id-${i}`));
 }));
 
 test('writer closes a segment by age with an injected clock and creates no empty segments', withDir((dir) => {
