@@ -8,8 +8,9 @@ let heldPrefix = '';
 
 const MS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0') + 'Z');
 
-/** `new Date(ms).toISOString()` for a whole number of milliseconds (what clocks return). */
-export function isoTimestamp(ms: number): string {
+/** `new Date(time).toISOString()`, for any time value a clock returns. */
+export function isoTimestamp(time: number): string {
+  const ms = Math.trunc(time); // as Date does with a fractional time value
   const second = Math.floor(ms / 1000);
   if (second !== heldSecond) {
     const iso = new Date(second * 1000).toISOString();

@@ -29,7 +29,7 @@ test('a serialised record is byte-for-byte JSON.stringify of it, newline-termina
 });
 
 test('record timestamps are written exactly as Date#toISOString writes them', () => {
-  const samples = [0, 999, 1000, -1, -1001, 1_795_821_026_123, 1_795_821_026_999, 1_795_821_027_000, 253_402_300_799_999, 253_402_300_800_000, -62_198_755_200_001];
+  const samples = [0, 999, 1000, -1, -1001, 1.5, -1.5, 1_795_821_026_123.9, performance.timeOrigin + performance.now(), 1_795_821_026_123, 1_795_821_026_999, 1_795_821_027_000, 253_402_300_799_999, 253_402_300_800_000, -62_198_755_200_001];
   for (let i = 0; i < 2000; i++) samples.push(1_795_821_000_000 + i * 7);
   for (const ms of samples) assert.equal(isoTimestamp(ms), new Date(ms).toISOString(), String(ms));
 });
