@@ -17,6 +17,9 @@ import { S3Store } from '../src/store/s3.ts';
 import { faultTestEnv, spawnCliProxy, type CliProxy } from '../test/helpers/cli-proxy.ts';
 import { s3TestOptions, startS3Server } from '../test/helpers/s3server.ts';
 
+// The AWS SDK's Node 22 notice (README) would be printed by this process and each proxy.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ROTATE_SECONDS = Number(process.env.BENCH_ROTATE_SECONDS ?? 2);
