@@ -18,6 +18,7 @@ import { runIngest, type IngestHooks } from './ingest.ts';
 import { silentProgress, type Progress } from './progress.ts';
 import { runReprice } from './reprice.ts';
 import { applyTimezone, runRollup } from './rollup.ts';
+import { recordRunStatus } from './status-file.ts';
 import type { JobSettings } from './settings.ts';
 
 export const JOB_NAMES = ['ingest', 'reprice', 'rollup', 'budgets', 'reconcile', 'report'] as const;
@@ -186,7 +187,7 @@ export async function runJob(req: RunRequest, deps: RunDeps): Promise<RunSummary
       timings.snapshot = performance.now() - t0;
       snapshotPublished = true;
     }
-    return {
+    const summary: RunSummary = {
       runId,
       job: req.job,
       status,
@@ -197,6 +198,10 @@ export async function runJob(req: RunRequest, deps: RunDeps): Promise<RunSummary
       reportFiles,
       timings,
     };
+    await recordRunStatus(settings.statusFile, summary, now()).catch((err: unknown) =>
+      runLog.warn({ err, file: settings.statusFile }, 'could not write the job status file'),
+    );
+    return summary;
   } finally {
     db.close();
   }

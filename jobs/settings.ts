@@ -11,6 +11,8 @@ export interface JobSettings {
   readonly dbFile: string;
   readonly snapshotFile: string;
   readonly reportDir: string;
+  /** How the last runs ended, for monitoring (jobs/status-file.ts); a .prom file beside it. */
+  readonly statusFile: string;
   /** Scratch space for downloaded objects, beside the DuckDB file. */
   readonly workDir: string;
   readonly timezone: string;
@@ -56,6 +58,7 @@ export function jobSettings(resolved: ResolvedConfig): JobSettings {
     dbFile,
     snapshotFile: under(dataDir, jobs.snapshot_file, 'tagspend-snapshot.duckdb'),
     reportDir: under(dataDir, jobs.report_dir, 'reports'),
+    statusFile: under(dataDir, jobs.status_file, 'jobs-status.json'),
     workDir: `${dbFile}.work`,
     timezone: config.timezone,
     downloadConcurrency: jobs.download_concurrency,

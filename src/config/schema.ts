@@ -134,6 +134,8 @@ export const configSchema = z.strictObject({
       snapshot_file: z.string().optional(),
       /** Where the daily report is written; default `<data_dir>/reports`. */
       report_dir: z.string().optional(),
+      /** How each job's last run ended (JSON) plus the same as Prometheus text (.prom beside it); default `<data_dir>/jobs-status.json`. */
+      status_file: z.string().endsWith('.json').optional(),
       schedules: z
         .strictObject({
           /** Incremental reconcile (ingest recent objects, re-price, rollup). */
