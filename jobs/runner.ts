@@ -201,6 +201,8 @@ export async function runJob(req: RunRequest, deps: RunDeps): Promise<RunSummary
     await recordRunStatus(settings.statusFile, summary, now()).catch((err: unknown) =>
       runLog.warn({ err, file: settings.statusFile }, 'could not write the job status file'),
     );
+    // Still holding the file: no other run can be using the scratch directory.
+    await rm(settings.workDir, { recursive: true, force: true });
     return summary;
   } finally {
     db.close();

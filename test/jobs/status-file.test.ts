@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { after, test } from 'node:test';
 import { runJob, type RunDeps } from '../../jobs/runner.ts';
@@ -24,6 +25,7 @@ test('every run leaves its outcome in jobs-status.json and .prom, including a fa
   let status = await readStatus();
   assert.equal(status.reconcile!.last_run.status, 'success');
   assert.equal(status.reconcile!.last_run.rows, 300);
+  assert.equal(existsSync(h.settings.workDir), false, 'no scratch directory is left behind');
   assert.equal(status.reconcile!.last_success_at, '2026-11-10T12:00:00.000Z');
   assert.equal(status.reconcile!.consecutive_failures, 0);
 
