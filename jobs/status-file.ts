@@ -84,7 +84,8 @@ export function toPrometheus(status: JobsStatus): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function readStatus(file: string): Promise<JobsStatus> {
+/** The statuses on file; {} when there is none yet (or it is unreadable). */
+export async function readStatus(file: string): Promise<JobsStatus> {
   try {
     const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
     return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as JobsStatus) : {};
@@ -105,4 +106,27 @@ export async function recordRunStatus(statusFile: string, run: RunSummary, ended
   await replace(statusFile, `${JSON.stringify(status, null, 2)}\n`);
   await replace(promFileOf(statusFile), toPrometheus(status));
   return status;
+}
+
+/**
+ * What a monitoring check should complain about: a job whose last run failed, and, with
+ * `maxAgeSeconds`, a reconcile without a success that recent (or none at all).
+ */
+export function statusProblems(status: JobsStatus, nowMs: number, maxAgeSeconds?: number): string[] {
+  const problems: string[] = [];
+  for (const job of Object.keys(status).sort()) {
+    const s = status[job]!;
+    if (s.last_run.status === 'failed') {
+      problems.push(`${job}: last run #${s.last_run.run_id} failed (${s.consecutive_failures} in a row): ${s.last_run.error ?? 'no message'}`);
+    }
+  }
+  if (maxAgeSeconds !== undefined) {
+    const last = status.reconcile?.last_success_at;
+    if (!last) problems.push('reconcile: no successful run recorded');
+    else {
+      const age = (nowMs - Date.parse(last)) / 1000;
+      if (age > maxAgeSeconds) problems.push(`reconcile: last success ${Math.round(age)} s ago (${last}), over ${maxAgeSeconds} s`);
+    }
+  }
+  return problems;
 }

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { runJob, type RunDeps } from '../../jobs/runner.ts';
-import { promFileOf, type JobsStatus } from '../../jobs/status-file.ts';
+import { runJob, type RunDeps, type RunSummary } from '../../jobs/runner.ts';
+import { nextStatus, promFileOf, recordRunStatus, statusProblems, type JobsStatus } from '../../jobs/status-file.ts';
 import { silentLogger } from '../../src/log.ts';
 import { makeRecords, putRecordObjects } from '../helpers/spend-fixtures.ts';
 import { createHarness, type Harness } from './harness.ts';
@@ -67,4 +70,49 @@ test('every run leaves its outcome in jobs-status.json and .prom, including a fa
   assert.equal(status.reconcile!.last_run.rows, 100, 'the objects of the failed runs are loaded now');
   assert.deepEqual(Object.keys(status).sort(), ['reconcile', 'rollup']);
   assert.match(await readProm(), /^tagspend_job_last_run_success\{job="rollup"\} 1$/m);
+});
+
+function summary(job: 'reconcile' | 'rollup', status: 'success' | 'failed', runId: number): RunSummary {
+  return {
+    runId, job, status, objects: 1, rows: 10, duplicates: 0, rejected: 0, repriced: 0, days: 1,
+    durationMs: 1500, error: status === 'failed' ? 'store unreachable' : null, snapshotPublished: false, reportFiles: [], timings: {},
+  };
+}
+
+test('statusProblems: a failed last run, a stale or missing reconcile success', () => {
+  const at = new Date('2026-11-10T12:00:00Z');
+  let s = nextStatus({}, summary('reconcile', 'success', 1), at);
+  const in10min = at.getTime() + 600_000;
+  assert.deepEqual(statusProblems(s, in10min, 1800), []);
+  assert.deepEqual(statusProblems(s, in10min, 300), ['reconcile: last success 600 s ago (2026-11-10T12:00:00.000Z), over 300 s']);
+  s = nextStatus(s, summary('rollup', 'failed', 2), at);
+  assert.deepEqual(statusProblems(s, in10min), ['rollup: last run #2 failed (1 in a row): store unreachable']);
+  assert.deepEqual(statusProblems({}, in10min, 1800), ['reconcile: no successful run recorded']);
+  assert.deepEqual(statusProblems({}, in10min), []);
+});
+
+test('tagspend jobs status prints the last runs and exits 1 when a check fails', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tagspend-status-'));
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['bin/tagspend.js', 'jobs', 'status', '--data-dir', dir, ...args], { encoding: 'utf8', timeout: 60_000 });
+  try {
+    const none = cli('--max-age', '1800');
+    assert.equal(none.status, 1);
+    assert.match(none.stderr, /no successful run recorded/);
+
+    const file = join(dir, 'jobs-status.json');
+    await recordRunStatus(file, summary('reconcile', 'success', 7), new Date());
+    const ok = cli('--max-age', '1800');
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /^reconcile +success /m);
+
+    await recordRunStatus(file, summary('reconcile', 'failed', 8), new Date());
+    const bad = cli();
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /reconcile: last run #8 failed \(1 in a row\): store unreachable/);
+    const json = JSON.parse(cli('--format', 'json').stdout);
+    assert.equal(json.reconcile.last_run.run_id, 8);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

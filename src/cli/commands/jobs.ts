@@ -6,6 +6,8 @@ import { terminalProgress } from '../../../jobs/progress.ts';
 import { JOB_NAMES, runJob, summaryLine, type JobName } from '../../../jobs/runner.ts';
 import { defaultEntries, Scheduler } from '../../../jobs/scheduler.ts';
 import { jobSettings } from '../../../jobs/settings.ts';
+import { readStatus, statusProblems } from '../../../jobs/status-file.ts';
+import { renderTable } from '../../../jobs/format.ts';
 import { commandContext } from '../context.ts';
 import { failCommand } from '../fail.ts';
 
@@ -102,9 +104,51 @@ const scheduleCommand: CommandModule<CommonArgs, CommonArgs> = {
   },
 };
 
+interface StatusArgs extends CommonArgs {
+  'max-age'?: number;
+  format: 'table' | 'json';
+}
+
+const statusCommand: CommandModule<CommonArgs, StatusArgs> = {
+  command: 'status',
+  describe: 'How each job\'s last run ended (jobs.status_file); exit 1 when one failed or, with --max-age, reconcile is stale',
+  builder: (y) =>
+    common(y)
+      .option('max-age', { type: 'number', describe: 'Also fail when the last successful reconcile is older than this many seconds' })
+      .option('format', { alias: 'f', choices: ['table', 'json'] as const, default: 'table' as const, describe: 'Output format' })
+      .example('$0 jobs status --max-age 1800', 'a monitoring check: exit 1 with the reasons on stderr') as never,
+  handler: async (argv) => {
+    const { settings } = setup(argv);
+    const status = await readStatus(settings.statusFile);
+    if (argv.format === 'json') process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+    else if (Object.keys(status).length === 0) process.stdout.write(`no job run recorded in ${settings.statusFile} yet\n`);
+    else {
+      const rows = Object.keys(status)
+        .sort()
+        .map((job) => {
+          const s = status[job]!;
+          return {
+            job,
+            status: s.last_run.status,
+            ended_at: s.last_run.ended_at,
+            duration_s: String(s.last_run.duration_seconds),
+            rows: String(s.last_run.rows),
+            rejected: String(s.last_run.rejected),
+            failures_in_a_row: String(s.consecutive_failures),
+            last_success_at: s.last_success_at,
+          };
+        });
+      process.stdout.write(renderTable({ columns: Object.keys(rows[0]!), rows }, 'table'));
+    }
+    const problems = statusProblems(status, Date.now(), argv['max-age']);
+    for (const p of problems) process.stderr.write(`tagspend: ${p}\n`);
+    if (problems.length > 0) process.exitCode = 1;
+  },
+};
+
 export const jobsCommand: CommandModule<CommonArgs, CommonArgs> = {
   command: 'jobs <command>',
   describe: 'Reconciliation jobs: load spend logs into DuckDB, roll up, re-price, report',
-  builder: (y) => y.command(runCommand).command(scheduleCommand).demandCommand(1) as never,
+  builder: (y) => y.command(runCommand).command(scheduleCommand).command(statusCommand).demandCommand(1) as never,
   handler: () => {},
 };
