@@ -61,17 +61,21 @@ export class ClientAbort {
   }
 }
 
-/** Sends a whole JSON answer: usage read from its bytes, record written, then headers and body. */
+/** Sends a whole JSON answer collected by the dispatch handler (raw upstream headers). */
 export function sendWholeAnswer(d: Draft, answer: WholeAnswer, res: ServerResponse, record: Recorder): void {
-  const { usage, model } = usageFromBytes(answer.body);
+  sendWhole(d, answer.statusCode, headersFromRaw(answer.rawHeaders, d.requestId), answer.body, res, record);
+}
+
+/** Usage read from the body's bytes, record written, then headers (ours added) and body. */
+function sendWhole(d: Draft, statusCode: number, headers: Record<string, string>, body: Buffer, res: ServerResponse, record: Recorder): void {
+  const { usage, model } = usageFromBytes(body);
   d.usage = usage;
   if (model) d.upstreamModel = model;
-  const cost = record(d, 'success', answer.statusCode, usage ? null : 'provider response carried no usage');
-  const headers = headersFromRaw(answer.rawHeaders, d.requestId);
-  headers['content-length'] = String(answer.body.length);
+  const cost = record(d, 'success', statusCode, usage ? null : 'provider response carried no usage');
+  headers['content-length'] = String(body.length);
   if (cost !== null) headers['x-tagspend-cost-usd'] = String(cost);
-  res.writeHead(answer.statusCode, headers);
-  res.end(answer.body);
+  res.writeHead(statusCode, headers);
+  res.end(body);
 }
 
 /** Passes an SSE answer on event by event; records before the final end(). */
@@ -121,7 +125,7 @@ export async function relayJson(d: Draft, up: Dispatcher.ResponseData, res: Serv
   } catch (err) {
     throw signal.aborted ? new ClientGoneError() : toTransportError(err, d.route!.provider.name);
   }
-  sendWholeAnswer(d, { statusCode: up.statusCode, rawHeaders: rawFromHeaders(up.headers), body }, res, record);
+  sendWhole(d, up.statusCode, copyHeaders(up.headers, d.requestId), body, res, record);
 }
 
 function drained(res: ServerResponse, signal: ClientAbort): Promise<void> {
@@ -162,16 +166,6 @@ function headersFromRaw(raw: Buffer[], requestId: string): Record<string, string
     out[k] = out[k] === undefined ? v : `${out[k]}, ${v}`;
   }
   return out;
-}
-
-function rawFromHeaders(h: Record<string, string | string[] | undefined>): Buffer[] {
-  const raw: Buffer[] = [];
-  for (const k in h) {
-    const v = h[k];
-    if (v === undefined) continue;
-    for (const one of Array.isArray(v) ? v : [v]) raw.push(Buffer.from(k, 'latin1'), Buffer.from(one, 'latin1'));
-  }
-  return raw;
 }
 
 function copyHeaders(h: Record<string, string | string[] | undefined>, requestId: string): Record<string, string> {

@@ -241,6 +241,32 @@ describe('upstream failures', () => {
     });
   }
 
+  test('a provider that answers a streamed request with plain JSON is relayed whole, headers and usage kept', async () => {
+    const answer = { id: 'x1', object: 'chat.completion', model: 'gpt-4o-mini', choices: [], usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } };
+    const plain = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'x-ratelimit-remaining-requests': '99', server: 'upstream' }).end(JSON.stringify(answer)));
+    });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    const other = await startTestProxy({ upstreamUrl: `http://127.0.0.1:${(plain.address() as AddressInfo).port}/v1` });
+    try {
+      const res = await fetch(`${other.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(chat({ stream: true })) });
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), answer);
+      assert.equal(res.headers.get('x-ratelimit-remaining-requests'), '99');
+      assert.equal(res.headers.get('server'), null, 'hop-by-hop and server headers are not copied');
+      assert.ok(Number(res.headers.get('x-tagspend-cost-usd')) > 0);
+      const rec = other.records().find((r) => r.request_id === res.headers.get('x-tagspend-request-id'));
+      assert.equal(rec?.outcome, 'success');
+      assert.equal(rec?.stream, true);
+      assert.deepEqual([rec?.prompt_tokens, rec?.completion_tokens, rec?.total_tokens], [11, 7, 18]);
+    } finally {
+      await other.close();
+      plain.closeAllConnections();
+      await new Promise((resolve) => plain.close(resolve));
+    }
+  });
+
   test('an unreachable provider is a 502 and recorded', async () => {
     const dead = await startMockUpstream();
     const url = dead.url;
