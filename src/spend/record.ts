@@ -89,26 +89,25 @@ const plain = (v: string | null | undefined): string => (v == null ? 'null' : '"
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /**
- * All the record's strings at once, or null when one needs escaping or is not a string.
- * Almost every record has nothing to escape; one scan of them all costs much less than a
- * JSON.stringify call per string.
+ * Whether any of the record's strings needs escaping (or is not a string). Almost no record
+ * does; one scan of them all costs much less than a JSON.stringify call per string.
  */
-function allStrings(r: SpendRecord): string | null {
+function needsEscaping(r: SpendRecord): boolean {
   let all =
     r.request_id + r.ts + r.end_ts + r.instance + r.endpoint + (r.model ?? '') + (r.provider ?? '') +
     (r.upstream_model ?? '') + r.outcome + (r.price_ref ?? '') + (r.user ?? '') + (r.key_alias ?? '') +
     (r.key_hash ?? '') + (r.error ?? '');
   for (const t of r.tags) {
-    if (typeof t !== 'string') return null;
+    if (typeof t !== 'string') return true;
     all += t;
   }
   const m = r.metadata;
   for (const k in m) {
     const v = m[k];
-    if (typeof v !== 'string' || !Object.hasOwn(m, k)) return null;
+    if (typeof v !== 'string' || !Object.hasOwn(m, k)) return true;
     all += k + v;
   }
-  return NEEDS_ESCAPE.test(all) ? null : all;
+  return NEEDS_ESCAPE.test(all);
 }
 
 function plainTags(tags: readonly string[]): string {
@@ -130,32 +129,18 @@ function plainMap(m: Readonly<Record<string, string>>): string {
  * This runs once per request on the proxy's hot path.
  */
 export function serializeRecord(r: SpendRecord): string {
-  if (allStrings(r) === null) return escapedLine(r);
+  const escape = needsEscaping(r);
+  const q = escape ? str : plain;
   return (
-    `{"schema":${num(r.schema)},"request_id":${plain(r.request_id)},"ts":${plain(r.ts)},"end_ts":${plain(r.end_ts)},` +
-    `"latency_ms":${num(r.latency_ms)},"instance":${plain(r.instance)},"endpoint":${plain(r.endpoint)},` +
-    `"model":${plain(r.model)},"provider":${plain(r.provider)},"upstream_model":${plain(r.upstream_model)},` +
-    `"stream":${r.stream === true},"status":${num(r.status)},"outcome":${plain(r.outcome)},` +
+    `{"schema":${num(r.schema)},"request_id":${q(r.request_id)},"ts":${q(r.ts)},"end_ts":${q(r.end_ts)},` +
+    `"latency_ms":${num(r.latency_ms)},"instance":${q(r.instance)},"endpoint":${q(r.endpoint)},` +
+    `"model":${q(r.model)},"provider":${q(r.provider)},"upstream_model":${q(r.upstream_model)},` +
+    `"stream":${r.stream === true},"status":${num(r.status)},"outcome":${q(r.outcome)},` +
     `"prompt_tokens":${num(r.prompt_tokens)},"completion_tokens":${num(r.completion_tokens)},` +
     `"total_tokens":${num(r.total_tokens)},"cached_tokens":${num(r.cached_tokens)},` +
     `"cache_write_tokens":${num(r.cache_write_tokens)},"reasoning_tokens":${num(r.reasoning_tokens)},` +
-    `"cost_usd":${num(r.cost_usd)},"price_ref":${plain(r.price_ref)},"tags":${plainTags(r.tags)},` +
-    `"user":${plain(r.user)},"metadata":${plainMap(r.metadata)},"key_alias":${plain(r.key_alias)},` +
-    `"key_hash":${plain(r.key_hash)},"error":${plain(r.error)}}\n`
-  );
-}
-
-function escapedLine(r: SpendRecord): string {
-  return (
-    `{"schema":${num(r.schema)},"request_id":${str(r.request_id)},"ts":${str(r.ts)},"end_ts":${str(r.end_ts)},` +
-    `"latency_ms":${num(r.latency_ms)},"instance":${str(r.instance)},"endpoint":${str(r.endpoint)},` +
-    `"model":${str(r.model)},"provider":${str(r.provider)},"upstream_model":${str(r.upstream_model)},` +
-    `"stream":${r.stream === true},"status":${num(r.status)},"outcome":${str(r.outcome)},` +
-    `"prompt_tokens":${num(r.prompt_tokens)},"completion_tokens":${num(r.completion_tokens)},` +
-    `"total_tokens":${num(r.total_tokens)},"cached_tokens":${num(r.cached_tokens)},` +
-    `"cache_write_tokens":${num(r.cache_write_tokens)},"reasoning_tokens":${num(r.reasoning_tokens)},` +
-    `"cost_usd":${num(r.cost_usd)},"price_ref":${str(r.price_ref)},"tags":${json(r.tags)},` +
-    `"user":${str(r.user)},"metadata":${json(r.metadata)},"key_alias":${str(r.key_alias)},` +
-    `"key_hash":${str(r.key_hash)},"error":${str(r.error)}}\n`
+    `"cost_usd":${num(r.cost_usd)},"price_ref":${q(r.price_ref)},"tags":${escape ? json(r.tags) : plainTags(r.tags)},` +
+    `"user":${q(r.user)},"metadata":${escape ? json(r.metadata) : plainMap(r.metadata)},"key_alias":${q(r.key_alias)},` +
+    `"key_hash":${q(r.key_hash)},"error":${q(r.error)}}\n`
   );
 }
