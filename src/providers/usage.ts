@@ -73,11 +73,6 @@ export function usageFromBytes(buf: Buffer): { usage: Usage | null; model: strin
   return { usage, model: modelIn(buf) };
 }
 
-/** The same from a response already decoded to text. */
-export function usageFromText(text: string): { usage: Usage | null; model: string | null } {
-  return usageFromBytes(Buffer.from(text, 'utf8'));
-}
-
 /** undefined when no well-formed top-level-looking usage object was found. */
 function usageObjectIn(buf: Buffer): Usage | null | undefined {
   const at = buf.lastIndexOf(USAGE_KEY);
@@ -137,7 +132,8 @@ function modelIn(buf: Buffer): string | null {
   if (buf[i] !== 34 /* " */) return null;
   const end = closingIndex(buf, i);
   if (end < 0) return null;
-  if (buf.indexOf(92 /* \ */, i) < end) {
+  const backslash = buf.indexOf(92 /* \ */, i);
+  if (backslash >= 0 && backslash < end) {
     try {
       return JSON.parse(buf.toString('utf8', i, end + 1)) as string;
     } catch {

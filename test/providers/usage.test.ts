@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normaliseUsage, usageFromBody, usageFromBytes, usageFromText } from '../../src/providers/usage.ts';
+import { normaliseUsage, usageFromBody, usageFromBytes } from '../../src/providers/usage.ts';
+
+const usageFromText = (text: string) => usageFromBytes(Buffer.from(text, 'utf8'));
 
 const chat = {
   id: 'chatcmpl-1',
