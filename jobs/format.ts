@@ -40,13 +40,21 @@ function isNumeric(text: string): boolean {
   return /^-?\d+(\.\d+)?%?$/.test(text);
 }
 
+/** Columns whose every non-empty cell is a number (or a percentage): shown right-aligned. */
+export function numericColumns(t: Table): boolean[] {
+  return t.columns.map((c) => t.rows.length > 0 && t.rows.every((r) => {
+    const text = cellText(r[c]);
+    return text === '' || isNumeric(text);
+  }));
+}
+
 function mdCell(text: string): string {
   return text.replaceAll('|', '\\|').replace(/\r?\n/g, ' ');
 }
 
 export function toMarkdown(t: Table): string {
   const cells = t.rows.map((row) => t.columns.map((c) => mdCell(cellText(row[c]))));
-  const right = t.columns.map((_, i) => cells.length > 0 && cells.every((r) => r[i] === '' || isNumeric(r[i]!)));
+  const right = numericColumns(t);
   const lines = [
     `| ${t.columns.map(mdCell).join(' | ')} |`,
     `| ${right.map((r) => (r ? '---:' : '---')).join(' | ')} |`,
@@ -58,7 +66,7 @@ export function toMarkdown(t: Table): string {
 export function toTextTable(t: Table): string {
   const cells = t.rows.map((row) => t.columns.map((c) => cellText(row[c]).replace(/\r?\n/g, ' ')));
   const widths = t.columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
-  const right = t.columns.map((_, i) => cells.length > 0 && cells.every((r) => r[i] === '' || isNumeric(r[i]!)));
+  const right = numericColumns(t);
   const fmt = (r: readonly string[]): string =>
     r.map((v, i) => (right[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd();
   const lines = [fmt(t.columns), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(fmt)];

@@ -1,10 +1,8 @@
 // The allocation report as one self-contained HTML page (inline CSS, no script, nothing fetched)
 // that finance can open from a mail attachment or a shared folder. Every value is escaped: tags,
 // users and metadata values come from API clients.
-import { cellText } from './format.ts';
+import { cellText, numericColumns } from './format.ts';
 import type { Report } from './report.ts';
-
-const NUMERIC = /^-?\d+(\.\d+)?$/;
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -29,7 +27,7 @@ tfoot td{font-weight:600;border-top:2px solid #999}code{background:#f4f4f4;paddi
 
 export function renderReportHtml(report: Report): string {
   const { columns, rows } = report.table;
-  const numeric = columns.map((c) => c === 'spend_share' || rows.every((r) => NUMERIC.test(cellText(r[c]))));
+  const numeric = numericColumns(report.table);
   const head = columns.map((c, i) => `<th${numeric[i] ? ' class="num"' : ''}>${escapeHtml(c)}</th>`).join('');
   const body = rows
     .map((r) => {
