@@ -19,8 +19,8 @@ import { createGzip, constants as zlib } from 'node:zlib';
 import { loadConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/log.ts';
 import { LocalStore } from '../src/store/local.ts';
-import { runJob, summaryLine, type RunSummary } from '../jobs/runner.ts';
-import { jobSettings } from '../jobs/settings.ts';
+import { runJob, summaryLine, type RunSummary } from '../jobs/run/runner.ts';
+import { jobSettings } from '../jobs/run/settings.ts';
 import { makeRecord, objectKey, seededRandom, type RecordShape } from '../test/helpers/spend-fixtures.ts';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 5_000_000);

@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { CHAT_BODY, cpuMicros } from './common.ts';
 import { silentLogger } from '../src/log.ts';
-import { Shipper } from '../src/spend/shipper.ts';
+import { Shipper } from '../src/spool/shipper.ts';
 import { S3Store } from '../src/store/s3.ts';
 import { faultTestEnv, spawnCliProxy, type CliProxy } from '../test/helpers/cli-proxy.ts';
 import { s3TestOptions, startS3Server } from '../test/helpers/s3server.ts';

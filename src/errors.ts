@@ -157,6 +157,12 @@ export class DatabaseMissingError extends TagspendError {
   override readonly status = 404;
 }
 
+/** The DuckDB file was written by a newer tagspend (its schema version is above the one this build knows). */
+export class SchemaTooNewError extends TagspendError {
+  override readonly code = 'DB_SCHEMA_TOO_NEW';
+  override readonly status = 409;
+}
+
 /** SQL given to `tagspend query` failed (syntax, unknown table, a write on a read-only file). */
 export class QueryError extends TagspendError {
   override readonly code = 'QUERY_FAILED';

@@ -4,7 +4,6 @@
 // the current tag definition, so raising it unblocks at the next definition poll, and the window
 // is recomputed from the clock, so a new window unblocks on its own.
 import { BudgetExceededError } from '../errors.ts';
-import type { BudgetGate } from '../proxy/llm.ts';
 import type { BlockList } from './blocklist.ts';
 import { hasBudget, type TagDefinition } from './tags.ts';
 import { budgetWindow, type BudgetWindow } from './window.ts';
@@ -18,6 +17,12 @@ export interface TagBudgetStatus {
   unreconciled_spend: number;
   spend: number;
   blocked: boolean;
+}
+
+/** What the proxy's request handler asks of budgets: refuse a request, count its spend. */
+export interface BudgetGate {
+  check(tags: readonly string[], nowMs: number): void;
+  recordSpend(tags: readonly string[], costUsd: number, nowMs: number): void;
 }
 
 export interface BudgetGateSources {

@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import { PROVIDER_PRESETS } from '../providers/presets.ts';
 import { configSchema, type Config } from './schema.ts';
+import { dataPaths, type DataPaths } from './paths.ts';
 
 export interface ResolvedProvider {
   name: string;
@@ -29,6 +30,8 @@ export interface ResolvedKey {
 export interface ResolvedConfig {
   readonly config: Config;
   readonly dataDir: string;
+  /** Every path under data_dir (src/config/paths.ts). */
+  readonly paths: DataPaths;
   readonly storeUrl: string;
   readonly instanceBase: string;
   readonly providers: ReadonlyMap<string, ResolvedProvider>;
@@ -269,7 +272,8 @@ function resolveConfig(config: Config, env: NodeJS.ProcessEnv, cwd: string): Res
     problems.push(`timezone: unknown time zone "${config.timezone}"`);
   }
 
-  const storeUrl = config.store.url ?? pathToFileURL(resolve(dataDir, 'store')).href;
+  const paths = dataPaths(dataDir, config.jobs);
+  const storeUrl = config.store.url ?? pathToFileURL(paths.localStore).href;
   if (!/^(file|s3):\/\//.test(storeUrl)) problems.push(`store.url: must start with file:// or s3:// (got "${storeUrl}")`);
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -278,6 +282,7 @@ function resolveConfig(config: Config, env: NodeJS.ProcessEnv, cwd: string): Res
   return deepFreeze({
     config,
     dataDir,
+    paths,
     storeUrl,
     instanceBase,
     providers,

@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { DatabaseLockedError, DatabaseMissingError } from '../errors.ts';
+import { assertReadable } from './migrate.ts';
 import { sql } from './sql.ts';
 
 export interface Db {
@@ -85,7 +86,7 @@ export async function openWriter(file: string, options: OpenWriterOptions = {}):
         const instance = await DuckDBInstance.create(path, settings);
         try {
           const conn = await instance.connect();
-          await conn.run(sql('configure_session'));
+          await conn.run(sql('db/configure_session'));
           return wrap(path, instance, conn, false);
         } catch (err) {
           instance.closeSync();
@@ -112,7 +113,7 @@ export async function openWriter(file: string, options: OpenWriterOptions = {}):
   }
 }
 
-/** Opens a DuckDB file read-only (the published snapshot, usually). */
+/** Opens a DuckDB file read-only (the published snapshot, usually); refuses a file newer than this build. */
 export async function openReader(file: string): Promise<Db> {
   const path = resolve(file);
   if (!existsSync(path)) throw new DatabaseMissingError(`no DuckDB file at ${path}`);
@@ -130,7 +131,8 @@ export async function openReader(file: string): Promise<Db> {
   }
   try {
     const conn = await instance.connect();
-    await conn.run(sql('configure_session'));
+    await conn.run(sql('db/configure_session'));
+    await assertReadable(conn, path);
     return wrap(path, instance, conn, true);
   } catch (err) {
     instance.closeSync();

@@ -18,9 +18,9 @@ async function fsyncPath(path: string, flags: string): Promise<void> {
 }
 
 export async function publishSnapshot(db: Db, target: string, meta: { publishedAt: Date; runId: number }): Promise<void> {
-  await db.conn.run(sql('delete_snapshot_meta'));
-  await db.conn.run(sql('insert_snapshot_meta'), { published_at: meta.publishedAt.toISOString(), run_id: meta.runId });
-  await db.conn.run(sql('checkpoint'));
+  await db.conn.run(sql('db/delete_snapshot_meta'));
+  await db.conn.run(sql('db/insert_snapshot_meta'), { published_at: meta.publishedAt.toISOString(), run_id: meta.runId });
+  await db.conn.run(sql('db/checkpoint'));
   const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.tmp`);
   try {
     await copyFile(db.path, tmp);

@@ -1,12 +1,15 @@
-// The one way SQL text reaches DuckDB: statements live in `sql/<verb_noun>.sql` and are loaded
-// by name. Values are always bound as parameters ($name). The only text ever spliced into a
+// The one way SQL text reaches DuckDB: statements live in `sql/<owner>/<verb_noun>.sql` (the
+// module that runs them; schema changes in `sql/migrations/`) and are loaded by name. Values are always bound as parameters ($name). The only text ever spliced into a
 // statement is a `{{placeholder}}` filled with a `Quoted` fragment, and the quoting functions
 // below are the only way to make one, so an unquoted identifier or path cannot slip in.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
-const NAME = /^[a-z][a-z0-9_]*$/;
+const NAME = /^[a-z]+\/[a-z0-9][a-z0-9_]*$/;
+
+/** Where the SQL files are (tests check that every name the code uses exists). */
+export const SQL_ROOT = SQL_DIR;
 const PLACEHOLDER = /\{\{([a-z_]+)\}\}/g;
 
 declare const quoted: unique symbol;
@@ -36,7 +39,7 @@ export function quoteLiteralList(values: readonly string[]): Quoted {
   return `[${values.map(quoteLiteral).join(', ')}]` as Quoted;
 }
 
-/** The text of `sql/<name>.sql` with its placeholders filled. */
+/** The text of `sql/<owner>/<name>.sql` with its placeholders filled. */
 export function sql(name: string, fragments: Readonly<Record<string, Quoted>> = {}): string {
   if (!NAME.test(name)) throw new Error(`bad SQL file name ${JSON.stringify(name)}`);
   let text = cache.get(name);

@@ -4,17 +4,17 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { sql } from './sql.ts';
 
 export async function begin(conn: DuckDBConnection): Promise<void> {
-  await conn.run(sql('begin_transaction'));
+  await conn.run(sql('db/begin_transaction'));
 }
 
 export async function commit(conn: DuckDBConnection): Promise<void> {
-  await conn.run(sql('commit_transaction'));
+  await conn.run(sql('db/commit_transaction'));
 }
 
 /** Never throws: the error that led here matters more, and DuckDB rolls back on close anyway. */
 export async function rollback(conn: DuckDBConnection): Promise<void> {
   try {
-    await conn.run(sql('rollback_transaction'));
+    await conn.run(sql('db/rollback_transaction'));
   } catch {
     // no transaction open, or the connection is gone
   }

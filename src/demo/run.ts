@@ -5,17 +5,17 @@
 import { randomBytes } from 'node:crypto';
 import { relative } from 'node:path';
 import { request as undiciRequest, Pool } from 'undici';
-import { runJob, summaryLine } from '../../jobs/runner.ts';
-import { jobSettings } from '../../jobs/settings.ts';
-import { buildReport, renderReport } from '../../jobs/report.ts';
-import { openForReading } from '../../jobs/open-reader.ts';
-import { parseDimension } from '../../jobs/dimensions.ts';
-import { localDate } from '../../jobs/calendar.ts';
+import { runJob, summaryLine } from '../../jobs/run/runner.ts';
+import { jobSettings } from '../../jobs/run/settings.ts';
+import { buildReport, renderReport } from '../report/query.ts';
+import { openForReading } from '../report/open.ts';
+import { parseDimension } from '../report/dimensions.ts';
+import { localDate } from '../report/calendar.ts';
 import { loadConfig, type ResolvedConfig } from '../config/load.ts';
 import type { Logger } from '../log.ts';
 import { startMockUpstream } from '../mock/upstream.ts';
 import { startProxy } from '../proxy/server.ts';
-import { openConfiguredStore } from '../spend/shipping.ts';
+import { openConfiguredStore } from '../spool/shipping.ts';
 import { DEMO_APPS, DEMO_BUDGET_TAG, demoTraffic, type DemoRequest } from './traffic.ts';
 
 export interface DemoOptions {

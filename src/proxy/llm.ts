@@ -9,18 +9,18 @@ import { InvalidAttributionError, InvalidJsonError, InvalidRequestError, Upstrea
 import type { Logger } from '../log.ts';
 import { upstreamError } from '../providers/errors.ts';
 import type { PriceTable } from '../spend/pricing.ts';
-import type { SpendWriter } from '../spend/writer.ts';
+import type { SpendWriter } from '../spool/writer.ts';
 import { attribute, redactMetadata } from './attribution.ts';
 import type { KeyRing } from './auth.ts';
 import { readBody, sendError } from './http.ts';
 import type { ProxyMetrics } from './metrics.ts';
-import { ClientGoneError, createRecorder, outcomeOf, type BudgetGate, type Draft } from './recorder.ts';
+import type { BudgetGate } from '../budget/gate.ts';
+import { ClientGoneError, createRecorder, outcomeOf, type Draft } from './recorder.ts';
 import { ClientAbort, parseRawHeaders, relayJson, relayStream, sendWholeAnswer } from './relay.ts';
 import { checkModelAllowed, type Router } from './router.ts';
 import { uuidv7 } from './request-id.ts';
 import type { Upstream, UpstreamCall, UpstreamRequest, WholeAnswer } from './upstream.ts';
 
-export type { BudgetGate } from './recorder.ts';
 
 export interface LlmDeps {
   instance: string;

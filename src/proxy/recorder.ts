@@ -1,20 +1,16 @@
 // The spend record of one request: what the handler learned along the way (a Draft) is
 // priced and written as exactly one record, and the metrics and the budget gate are told.
+import type { BudgetGate } from '../budget/gate.ts';
 import { BudgetExceededError, TagspendError, UpstreamError } from '../errors.ts';
 import { costOf, type PriceTable } from '../spend/pricing.ts';
 import { SPEND_SCHEMA_VERSION, ZERO_USAGE, type Outcome, type SpendRecord, type Usage } from '../spend/record.ts';
 import { isoTimestamp } from '../spend/timestamp.ts';
-import type { SpendWriter } from '../spend/writer.ts';
+import type { SpendWriter } from '../spool/writer.ts';
 import type { Principal } from './auth.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { Route } from './router.ts';
 
 /** Spend gate for budgets: throws BudgetExceededError for a blocked tag; told about spend. */
-export interface BudgetGate {
-  check(tags: readonly string[], nowMs: number): void;
-  recordSpend(tags: readonly string[], costUsd: number, nowMs: number): void;
-}
-
 /** What is known about a request so far; every field has its "not known yet" value. */
 export interface Draft {
   startMs: number;

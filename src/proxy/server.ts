@@ -2,20 +2,20 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { startBudgetEnforcement, type BudgetEnforcement } from '../budget/enforcement.ts';
+import { startBudgetEnforcement, type BudgetEnforcement } from './budget-enforcement.ts';
 import type { ResolvedConfig } from '../config/load.ts';
 import { MethodNotAllowedError, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { loadPriceTable, type PriceTable } from '../spend/pricing.ts';
-import type { Shipper } from '../spend/shipper.ts';
-import { configuredShipper, openConfiguredStore } from '../spend/shipping.ts';
-import { acquireSpoolLock } from '../spend/spool-lock.ts';
-import { recoverSpool, SpendWriter, type ClosedSegment } from '../spend/writer.ts';
+import type { Shipper } from '../spool/shipper.ts';
+import { configuredShipper, openConfiguredStore } from '../spool/shipping.ts';
+import { acquireSpoolLock } from '../spool/spool-lock.ts';
+import { recoverSpool, SpendWriter, type ClosedSegment } from '../spool/writer.ts';
 import type { ObjectStore } from '../store/types.ts';
 import { KeyRing } from './auth.ts';
 import { sendError, sendJson } from './http.ts';
-import { createLlmHandler, type BudgetGate } from './llm.ts';
+import { createLlmHandler } from './llm.ts';
+import type { BudgetGate } from '../budget/gate.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { Router } from './router.ts';
 import { Upstream } from './upstream.ts';
@@ -62,16 +62,12 @@ export interface RunningProxy {
 
 const API_ENDPOINTS = ['/chat/completions', '/completions', '/embeddings', '/responses'];
 
-export function spoolDirOf(resolved: ResolvedConfig): string {
-  return join(resolved.dataDir, 'spool');
-}
-
 export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions): Promise<RunningProxy> {
   const { config } = resolved;
   const log = options.logger;
   const clock = options.clock ?? Date.now;
   const instance = `${resolved.instanceBase}.${randomBytes(3).toString('hex')}`;
-  const spoolDir = spoolDirOf(resolved);
+  const spoolDir = resolved.paths.spool;
   const lock = acquireSpoolLock(spoolDir);
   const { recovered } = recoverSpool(spoolDir, log);
 

@@ -1,8 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runBudgets } from '../../jobs/budgets.ts';
-import { runIngest } from '../../jobs/ingest.ts';
-import { applyTimezone, runRollup } from '../../jobs/rollup.ts';
+import { runBudgets } from '../../jobs/steps/budgets.ts';
+import { runIngest } from '../../jobs/steps/ingest.ts';
+import { applyTimezone, runRollup } from '../../jobs/steps/rollup.ts';
 import { BLOCKLIST_KEY, parseBlockList, type BlockList } from '../../src/budget/blocklist.ts';
 import { TagRegistry } from '../../src/budget/tags.ts';
 import type { SpendRecord } from '../../src/spend/record.ts';

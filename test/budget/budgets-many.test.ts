@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runBudgets } from '../../jobs/budgets.ts';
-import { runIngest } from '../../jobs/ingest.ts';
+import { runBudgets } from '../../jobs/steps/budgets.ts';
+import { runIngest } from '../../jobs/steps/ingest.ts';
 import { BLOCKLIST_KEY, parseBlockList } from '../../src/budget/blocklist.ts';
 import { TagRegistry } from '../../src/budget/tags.ts';
 import { budgetWindow } from '../../src/budget/window.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
 import { silentLogger } from '../../src/log.ts';
-import { startProxy, spoolDirOf, type ProxyOptions, type RunningProxy } from '../../src/proxy/server.ts';
+import { startProxy, type ProxyOptions, type RunningProxy } from '../../src/proxy/server.ts';
 import type { SpendRecord } from '../../src/spend/record.ts';
 
 export interface TestProxy {
@@ -38,7 +38,7 @@ export async function startTestProxy(options: {
     },
   });
   const proxy = await startProxy(resolved, { logger: silentLogger, ...options.proxyOptions });
-  const spool = spoolDirOf(resolved);
+  const spool = resolved.paths.spool;
   return {
     url: proxy.url,
     proxy,

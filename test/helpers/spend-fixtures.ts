@@ -3,7 +3,7 @@
 // prices, failures), written as gzip NDJSON objects under the contract's keys.
 import { gzipSync } from 'node:zlib';
 import type { SpendRecord } from '../../src/spend/record.ts';
-import { segmentObjectKey } from '../../src/spend/segment.ts';
+import { segmentObjectKey } from '../../src/spool/segment.ts';
 import type { ObjectStore } from '../../src/store/types.ts';
 import { seededRandom } from '../../src/demo/random.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { planBatches } from '../../jobs/ingest.ts';
+import { planBatches } from '../../jobs/steps/ingest.ts';
 import type { ObjectInfo } from '../../src/store/types.ts';
 
 const objects = (sizes: readonly number[]): ObjectInfo[] =>

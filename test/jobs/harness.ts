@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
 import { openWriter, type Db } from '../../src/db/open.ts';
 import { selectRows, type Json } from '../../src/db/rows.ts';
-import { ensureSchema } from '../../src/db/schema.ts';
+import { prepareWriter } from '../../src/db/migrate.ts';
 import { silentLogger } from '../../src/log.ts';
 import { LocalStore } from '../../src/store/local.ts';
-import type { JobContext } from '../../jobs/context.ts';
-import { silentProgress } from '../../jobs/progress.ts';
-import { jobSettings, type JobSettings } from '../../jobs/settings.ts';
+import type { JobContext } from '../../jobs/run/context.ts';
+import { silentProgress } from '../../jobs/run/progress.ts';
+import { jobSettings, type JobSettings } from '../../jobs/run/settings.ts';
 
 export interface Harness {
   dir: string;
@@ -42,13 +42,13 @@ export async function createHarness(overrides: Record<string, unknown> = {}): Pr
     async context(now = new Date('2026-11-10T12:00:00Z'), runId = 1) {
       const db = await openWriter(harness.settings.dbFile, { memoryLimit: harness.settings.memoryLimit, threads: 2 });
       open.push(db);
-      await ensureSchema(db.conn);
+      await prepareWriter(db.conn, db.path);
       return { db, store, settings: harness.settings, log: silentLogger, now: () => now, runId, progress: silentProgress };
     },
     async rows(text) {
       const db = await openWriter(harness.settings.dbFile, { threads: 2 });
       try {
-        await ensureSchema(db.conn);
+        await prepareWriter(db.conn, db.path);
         return await selectRows(db.conn, text);
       } finally {
         db.close();

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { runIngest } from '../../jobs/ingest.ts';
+import { runIngest } from '../../jobs/steps/ingest.ts';
 import {
   makeRecords,
   objectKey,

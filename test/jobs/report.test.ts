@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { parseDimension } from '../../jobs/dimensions.ts';
-import { runIngest } from '../../jobs/ingest.ts';
-import { buildReport, renderReport, sharePercent, type Report } from '../../jobs/report.ts';
-import { applyTimezone, runRollup } from '../../jobs/rollup.ts';
+import { parseDimension } from '../../src/report/dimensions.ts';
+import { runIngest } from '../../jobs/steps/ingest.ts';
+import { buildReport, renderReport, sharePercent, type Report } from '../../src/report/query.ts';
+import { applyTimezone, runRollup } from '../../jobs/steps/rollup.ts';
 import type { SpendRecord } from '../../src/spend/record.ts';
 import { makeRecords, putRecordObjects } from '../helpers/spend-fixtures.ts';
 import { decimalUnits, groupBy, tagValues, usdUnits, utcDay } from './expected.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { runJob } from '../../jobs/runner.ts';
+import { runJob } from '../../jobs/run/runner.ts';
 import { silentLogger } from '../../src/log.ts';
 import { costOf, type PriceTable } from '../../src/spend/pricing.ts';
 import { makeRecords, putRecordObjects } from '../helpers/spend-fixtures.ts';

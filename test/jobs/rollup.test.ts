@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { runIngest } from '../../jobs/ingest.ts';
-import { applyTimezone, runRollup } from '../../jobs/rollup.ts';
+import { runIngest } from '../../jobs/steps/ingest.ts';
+import { applyTimezone, runRollup } from '../../jobs/steps/rollup.ts';
 import type { SpendRecord } from '../../src/spend/record.ts';
 import { makeRecords, putRecordObjects } from '../helpers/spend-fixtures.ts';
 import { createHarness, type Harness } from './harness.ts';

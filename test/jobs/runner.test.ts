@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import pino from 'pino';
 import { fileURLToPath } from 'node:url';
-import { runJob, summaryLine, type RunDeps } from '../../jobs/runner.ts';
+import { runJob, summaryLine, type RunDeps } from '../../jobs/run/runner.ts';
 import { openReader, openWriter } from '../../src/db/open.ts';
 import { selectRows } from '../../src/db/rows.ts';
 import { DatabaseLockedError } from '../../src/errors.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { runJob } from '../../jobs/runner.ts';
+import { runJob } from '../../jobs/run/runner.ts';
 import { silentLogger } from '../../src/log.ts';
 import { S3Store } from '../../src/store/s3.ts';
 import { makeRecords, objectKey, putNdjsonObject, putRecordObjects, toNdjson } from '../helpers/spend-fixtures.ts';

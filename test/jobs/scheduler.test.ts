@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, describe, test } from 'node:test';
-import { runJob, type RunRequest, type RunSummary } from '../../jobs/runner.ts';
-import { Scheduler, defaultEntries } from '../../jobs/scheduler.ts';
+import { runJob, type RunRequest, type RunSummary } from '../../jobs/run/runner.ts';
+import { Scheduler, defaultEntries } from '../../jobs/run/scheduler.ts';
 import { silentLogger } from '../../src/log.ts';
 import { makeRecords, putRecordObjects } from '../helpers/spend-fixtures.ts';
 import { createHarness, type Harness } from './harness.ts';

@@ -4,8 +4,8 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/log.ts';
-import { recoverSpool, SpendWriter, type ClosedSegment } from '../../src/spend/writer.ts';
-import { parseSegmentName, segmentBaseName, segmentObjectKey } from '../../src/spend/segment.ts';
+import { recoverSpool, SpendWriter, type ClosedSegment } from '../../src/spool/writer.ts';
+import { parseSegmentName, segmentBaseName, segmentObjectKey } from '../../src/spool/segment.ts';
 import type { SpendRecord } from '../../src/spend/record.ts';
 
 function rec(i: number): SpendRecord {

@@ -1,13 +1,13 @@
 // `tagspend jobs run <job>` and `tagspend jobs schedule`: the reconciliation jobs (docs/jobs.md).
 import type { Argv, CommandModule } from 'yargs';
-import { openConfiguredStore } from '../../spend/shipping.ts';
-import { isDate } from '../../../jobs/calendar.ts';
-import { terminalProgress } from '../../../jobs/progress.ts';
-import { JOB_NAMES, runJob, summaryLine, type JobName } from '../../../jobs/runner.ts';
-import { defaultEntries, Scheduler } from '../../../jobs/scheduler.ts';
-import { jobSettings } from '../../../jobs/settings.ts';
-import { readStatus, statusProblems } from '../../../jobs/status-file.ts';
-import { renderTable } from '../../../jobs/format.ts';
+import { openConfiguredStore } from '../../spool/shipping.ts';
+import { isDate } from '../../report/calendar.ts';
+import { terminalProgress } from '../../../jobs/run/progress.ts';
+import { JOB_NAMES, runJob, summaryLine, type JobName } from '../../../jobs/run/runner.ts';
+import { defaultEntries, Scheduler } from '../../../jobs/run/scheduler.ts';
+import { jobSettings } from '../../../jobs/run/settings.ts';
+import { readStatus, statusProblems } from '../../../jobs/run/status-file.ts';
+import { renderTable } from '../../report/render/format.ts';
 import { commandContext } from '../context.ts';
 import { failCommand } from '../fail.ts';
 

@@ -1,8 +1,7 @@
 // `tagspend query "<SQL>"`: read-only SQL against the published snapshot (or the main file).
 import type { CommandModule } from 'yargs';
-import { renderTable, TABLE_FORMATS, type TableFormat } from '../../../jobs/format.ts';
-import { openForReading } from '../../../jobs/open-reader.ts';
-import { jobSettings } from '../../../jobs/settings.ts';
+import { renderTable, TABLE_FORMATS, type TableFormat } from '../../report/render/format.ts';
+import { openForReading } from '../../report/open.ts';
 import { commandContext } from '../context.ts';
 import { failCommand } from '../fail.ts';
 import { runUserQuery } from '../../db/user-query.ts';
@@ -27,9 +26,8 @@ export const queryCommand: CommandModule<object, Args> = {
       .example('$0 query "SELECT tag, sum(spend_usd) FROM rollup_daily_tag GROUP BY tag ORDER BY 2 DESC"', '') as never,
   handler: async (argv) => {
     const { resolved } = commandContext(argv, { data_dir: argv['data-dir'] });
-    const settings = jobSettings(resolved);
     try {
-      const db = await openForReading(settings, argv.db);
+      const db = await openForReading(resolved.paths, argv.db);
       try {
         process.stdout.write(renderTable(await runUserQuery(db.conn, argv.sql), argv.format));
       } finally {

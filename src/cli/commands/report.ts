@@ -1,11 +1,10 @@
-// `tagspend report`: spend, requests and tokens of a period by one dimension (jobs/report.ts).
+// `tagspend report`: spend, requests and tokens of a period by one dimension (src/report/query.ts).
 import { writeFile } from 'node:fs/promises';
 import type { CommandModule } from 'yargs';
-import { firstOfMonth, isDate, localDate } from '../../../jobs/calendar.ts';
-import { DIMENSION_HELP, parseDimension } from '../../../jobs/dimensions.ts';
-import { buildReport, renderReport, type ReportFormat } from '../../../jobs/report.ts';
-import { openForReading } from '../../../jobs/open-reader.ts';
-import { jobSettings } from '../../../jobs/settings.ts';
+import { firstOfMonth, isDate, localDate } from '../../report/calendar.ts';
+import { DIMENSION_HELP, parseDimension } from '../../report/dimensions.ts';
+import { buildReport, renderReport, type ReportFormat } from '../../report/query.ts';
+import { openForReading } from '../../report/open.ts';
 import { commandContext } from '../context.ts';
 import { failCommand } from '../fail.ts';
 
@@ -45,15 +44,15 @@ export const reportCommand: CommandModule<object, Args> = {
       .example('$0 report --by tag:team --from 2026-11-01 --to 2026-11-30 --format csv', '') as never,
   handler: async (argv) => {
     const { resolved } = commandContext(argv, { data_dir: argv['data-dir'] });
-    const settings = jobSettings(resolved);
-    const today = localDate(new Date(), settings.timezone);
+    const timezone = resolved.config.timezone;
+    const today = localDate(new Date(), timezone);
     const from = argv.from ?? firstOfMonth(today);
     const to = argv.to ?? today;
     try {
-      const db = await openForReading(settings, argv.db);
+      const db = await openForReading(resolved.paths, argv.db);
       let text: string;
       try {
-        text = renderReport(await buildReport(db.conn, { from, to, by: parseDimension(argv.by) }, settings.timezone), argv.format);
+        text = renderReport(await buildReport(db.conn, { from, to, by: parseDimension(argv.by) }, timezone), argv.format);
       } finally {
         db.close();
       }

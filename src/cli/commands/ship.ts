@@ -5,10 +5,9 @@
 // (exit code 3) rather than racing it for the same files.
 import { mkdirSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { spoolDirOf } from '../../proxy/server.ts';
-import { configuredShipper, openConfiguredStore } from '../../spend/shipping.ts';
-import { acquireSpoolLock, SpoolLockedError } from '../../spend/spool-lock.ts';
-import { recoverSpool } from '../../spend/writer.ts';
+import { configuredShipper, openConfiguredStore } from '../../spool/shipping.ts';
+import { acquireSpoolLock, SpoolLockedError } from '../../spool/spool-lock.ts';
+import { recoverSpool } from '../../spool/writer.ts';
 import { commandContext } from '../context.ts';
 
 interface Args {
@@ -35,7 +34,7 @@ export const shipCommand: CommandModule<object, Args> = {
       ) as never,
   handler: async (argv) => {
     const { resolved, logger } = commandContext(argv, { data_dir: argv['data-dir'], store: { url: argv.store } });
-    const spoolDir = spoolDirOf(resolved);
+    const spoolDir = resolved.paths.spool;
     mkdirSync(spoolDir, { recursive: true });
     let lock: { release(): void };
     try {

@@ -1,0 +1,249 @@
+// ingest: new spend objects from the store into spend_logs.
+//
+// Objects are listed in key order (paged by the store), those the manifest already has are
+// skipped, and the rest are loaded in batches: download (bounded parallelism, the next batch
+// downloading while this one loads), then ONE transaction parses them into spend_logs
+// (jobs/load.ts), drops request ids stored twice, and writes the rejected lines, the manifest
+// entries and the days to re-roll. A crash anywhere before COMMIT leaves the file as it was,
+// and the re-run loads the same objects in the same order, so it ends with the same rows.
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { count, selectOne } from '../../src/db/rows.ts';
+import { sql } from '../../src/db/sql.ts';
+import { begin, commit, rollback } from '../../src/db/transaction.ts';
+import type { ObjectInfo } from '../../src/store/types.ts';
+import type { JobContext } from '../run/context.ts';
+import { downloadBatch } from './download.ts';
+import { failedFile, insertObjects, isDataError, prepareBatch, salvage, type DownloadedObject } from './load.ts';
+
+export const SPEND_PREFIX = 'spend/';
+const OBJECT_SUFFIX = '.ndjson.gz';
+const DAY_MS = 86_400_000;
+
+export interface IngestHooks {
+  /** After a batch is downloaded, before anything is parsed. */
+  afterDownload?(batch: readonly DownloadedObject[]): void | Promise<void>;
+  /** Inside the batch transaction, after every write, before COMMIT. */
+  beforeCommit?(batch: readonly DownloadedObject[]): void | Promise<void>;
+}
+
+export interface IngestOptions {
+  /** List every object instead of only the recent partitions. */
+  full?: boolean;
+  hooks?: IngestHooks;
+}
+
+export interface IngestResult {
+  objects: number;
+  rows: number;
+  duplicates: number;
+  rejected: number;
+  batches: number;
+}
+
+/** Incremental runs list from the partition `lookbackDays` before now (partitions are UTC dates). */
+export function listingStart(now: Date, lookbackDays: number): string {
+  const day = new Date(now.getTime() - lookbackDays * DAY_MS).toISOString().slice(0, 10);
+  return `${SPEND_PREFIX}dt=${day}`;
+}
+
+/** Fills batches in key order up to the count and byte limits (an object over the byte limit goes alone). */
+function fillBatches(objects: readonly ObjectInfo[], maxObjects: number, maxBytes: number): ObjectInfo[][] {
+  const batches: ObjectInfo[][] = [];
+  let current: ObjectInfo[] = [];
+  let bytes = 0;
+  for (const o of objects) {
+    if (current.length > 0 && (current.length >= maxObjects || bytes + o.size > maxBytes)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(o);
+    bytes += o.size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/**
+ * Groups objects (kept in key order) into as few batches as the count and compressed-byte limits
+ * allow, filled evenly rather than leaving a small last batch: DuckDB writes a large INSERT's
+ * rows compressed as it goes, but keeps a small one (under about a million rows, measured) for
+ * the next CHECKPOINT to compress, which cost ~1.4 s for a 500k-row tail batch at 5M records.
+ */
+export function planBatches(objects: readonly ObjectInfo[], maxObjects: number, maxBytes: number): ObjectInfo[][] {
+  const fewest = fillBatches(objects, maxObjects, maxBytes);
+  if (fewest.length <= 1) return fewest;
+  const total = objects.reduce((sum, o) => sum + o.size, 0);
+  const largest = objects.reduce((max, o) => Math.max(max, o.size), 0);
+  // The smallest byte cap that needs no more batches; a lower cap never needs fewer.
+  let lo = Math.max(Math.ceil(total / fewest.length), largest);
+  let hi = maxBytes;
+  if (lo >= hi) return fewest;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (fillBatches(objects, maxObjects, mid).length <= fewest.length) hi = mid;
+    else lo = mid + 1;
+  }
+  return fillBatches(objects, maxObjects, lo);
+}
+
+/** Objects under spend/ that the manifest does not have yet, in key order. */
+export async function pendingObjects(ctx: JobContext, full: boolean): Promise<ObjectInfo[]> {
+  const after = full ? '' : listingStart(ctx.now(), ctx.settings.lookbackDays);
+  const reader = await ctx.db.conn.runAndReadAll(sql('ingest/select_ingested_keys'), { after });
+  const loaded = new Set(reader.getRowsJson().map(([key]) => String(key)));
+  const pending: ObjectInfo[] = [];
+  const listing = ctx.store.list(SPEND_PREFIX, after === '' ? {} : { startAfter: after });
+  for await (const info of listing) {
+    if (info.key.endsWith(OBJECT_SUFFIX) && !loaded.has(info.key)) pending.push(info);
+  }
+  return pending;
+}
+
+/** Probes objects one at a time (each attempt rolled back) for those the fast path refuses. */
+async function refusedObjects(ctx: JobContext, candidates: readonly DownloadedObject[], at: string): Promise<DownloadedObject[]> {
+  const { conn } = ctx.db;
+  const refused: DownloadedObject[] = [];
+  for (const f of candidates) {
+    await begin(conn);
+    try {
+      await insertObjects(conn, [f.path], ctx.settings.timezone, at);
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      refused.push(f);
+    } finally {
+      await rollback(conn);
+    }
+  }
+  return refused;
+}
+
+/**
+ * Inserts the batch's objects inside an open transaction. Each refused object is rolled back,
+ * salvaged line by line outside the transaction, and the attempt repeated with its clean lines.
+ * Returns with the transaction open and the rejected-line count per object key.
+ */
+async function insertBatch(ctx: JobContext, files: readonly DownloadedObject[], at: string): Promise<Map<string, number>> {
+  const { conn } = ctx.db;
+  const workDir = join(ctx.settings.workDir, `run-${ctx.runId}`);
+  const rejected = new Map<string, number>();
+  let paths = files.map((f) => f.path);
+  for (;;) {
+    await begin(conn);
+    try {
+      await insertObjects(conn, paths, ctx.settings.timezone, at);
+      return rejected;
+    } catch (err) {
+      await rollback(conn);
+      if (!isDataError(err)) throw err;
+      const named = files.find((f) => f.path === failedFile(err) && !rejected.has(f.key));
+      const unsalvaged = files.filter((f) => !rejected.has(f.key));
+      const culprits = named ? [named] : await refusedObjects(ctx, unsalvaged, at);
+      // A refusal no original object explains (a salvaged file refused again) would loop.
+      if (culprits.length === 0) throw err;
+      for (const f of culprits) {
+        ctx.log.debug({ key: f.key, err: (err as Error).message }, 'object needs the line-by-line path');
+        const { cleanPath, rejected: n } = await salvage(conn, f, workDir);
+        rejected.set(f.key, n);
+        paths = paths.filter((p) => p !== f.path);
+        if (cleanPath !== null) paths.push(cleanPath);
+        if (n > 0) ctx.log.warn({ key: f.key, rejected: n }, 'object has rejected lines');
+      }
+    }
+  }
+}
+
+async function batchCounts(ctx: JobContext, query: 'ingest/count_batch_days' | 'ingest/count_batch_rows'): Promise<Map<string, number>> {
+  const reader = await ctx.db.conn.runAndReadAll(sql(query));
+  return new Map(reader.getRowsJson().map(([key, n]) => [String(key), Number(n)]));
+}
+
+async function loadBatch(ctx: JobContext, files: readonly DownloadedObject[], hooks: IngestHooks): Promise<IngestResult> {
+  const { conn } = ctx.db;
+  const at = ctx.now().toISOString();
+  await prepareBatch(conn, files);
+  const rejected = await insertBatch(ctx, files, at);
+  const result: IngestResult = { objects: files.length, rows: 0, duplicates: 0, rejected: 0, batches: 1 };
+  try {
+    // One scan of the batch's rows serves the counts and the days; a second only if ids repeated.
+    await conn.run(sql('ingest/stage_batch_days'));
+    const parsed = await batchCounts(ctx, 'ingest/count_batch_days');
+    await conn.run(sql('ingest/delete_batch_duplicates'));
+    const duplicateIds = count((await selectOne(conn, sql('ingest/count_batch_duplicates')))?.n);
+    const stored = duplicateIds === 0 ? parsed : await batchCounts(ctx, 'ingest/count_batch_rows');
+    await conn.run(sql('ingest/insert_staged_rejects'), { rejected_at: at, run_id: ctx.runId });
+    await conn.run(sql('ingest/insert_pending_days_from_batch'));
+    for (const f of files) {
+      const rows = stored.get(f.key) ?? 0;
+      const duplicates = (parsed.get(f.key) ?? 0) - rows;
+      const lost = rejected.get(f.key) ?? 0;
+      result.rows += rows;
+      result.duplicates += duplicates;
+      result.rejected += lost;
+      await conn.run(sql('ingest/insert_ingested_object'), {
+        key: f.key,
+        etag: f.etag,
+        size: f.size,
+        rows,
+        duplicates,
+        rejected: lost,
+        loaded_at: at,
+        run_id: ctx.runId,
+      });
+    }
+    await hooks.beforeCommit?.(files);
+  } catch (err) {
+    await rollback(conn);
+    throw err;
+  }
+  await commit(conn);
+  return result;
+}
+
+export async function runIngest(ctx: JobContext, options: IngestOptions = {}): Promise<IngestResult> {
+  const hooks = options.hooks ?? {};
+  const total: IngestResult = { objects: 0, rows: 0, duplicates: 0, rejected: 0, batches: 0 };
+  const pending = await pendingObjects(ctx, options.full ?? false);
+  if (pending.length === 0) return total;
+
+  const { settings } = ctx;
+  const batches = planBatches(pending, settings.batchMaxObjects, settings.batchMaxBytes);
+  const dir = join(settings.workDir, `run-${ctx.runId}`);
+  await mkdir(dir, { recursive: true });
+  ctx.progress.phase('ingest', pending.length);
+  let seq = 0;
+  const fetch = (batch: ObjectInfo[]): Promise<DownloadedObject[]> => {
+    const p = downloadBatch(ctx.store, batch, dir, seq, settings.downloadConcurrency);
+    seq += batch.length;
+    return p;
+  };
+  let next: Promise<DownloadedObject[]> | null = fetch(batches[0]!);
+  try {
+    for (let i = 0; i < batches.length; i++) {
+      const files: DownloadedObject[] = await next!;
+      if (ctx.signal?.aborted) {
+        ctx.log.info({ done: i, of: batches.length }, 'stopping between batches');
+        break;
+      }
+      // Download the next batch while this one is parsed and committed.
+      next = i + 1 < batches.length ? fetch(batches[i + 1]!) : null;
+      await hooks.afterDownload?.(files);
+      const r = await loadBatch(ctx, files, hooks);
+      total.objects += r.objects;
+      total.rows += r.rows;
+      total.duplicates += r.duplicates;
+      total.rejected += r.rejected;
+      total.batches += 1;
+      ctx.log.debug({ batch: i + 1, of: batches.length, ...r }, 'batch committed');
+      ctx.progress.advance(files.length, `${total.rows} rows, ${total.rejected} rejected`);
+      await Promise.all(files.map((f) => rm(f.path, { force: true })));
+    }
+  } finally {
+    // A download still in flight when a batch failed must not become an unhandled rejection.
+    await next?.catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+    ctx.progress.end();
+  }
+  return total;
+}

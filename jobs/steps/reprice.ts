@@ -1,0 +1,103 @@
+// re-price: rows logged with an unknown price (cost_usd NULL) are priced from their tokens once
+// the price table knows the model, and keep the reference of the table that priced them.
+// Costs come from the proxy's own costOf, per distinct (model, usage) combination, so a
+// re-priced row costs exactly what the proxy would have logged.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { count, selectRows, type Json } from '../../src/db/rows.ts';
+import { sql } from '../../src/db/sql.ts';
+import { inTransaction } from '../../src/db/transaction.ts';
+import { costOf, type PriceMatch, type PriceTable } from '../../src/spend/pricing.ts';
+import type { JobContext } from '../run/context.ts';
+
+export interface RepriceResult {
+  repriced: number;
+  /** Rows still without a price (their model is still unknown). */
+  unpriced: number;
+}
+
+const str = (v: Json | undefined): string | null => (v === null || v === undefined ? null : String(v));
+
+/** The price the proxy would have used: the served model first, then the one asked for. */
+export function priceFor(prices: PriceTable, provider: string | null, model: string | null, upstream: string | null): PriceMatch | null {
+  for (const candidate of [upstream, model]) {
+    if (candidate === null) continue;
+    const match = prices.lookup(provider, candidate);
+    if (match !== null) return match;
+  }
+  return null;
+}
+
+const TOKENS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cache_write_tokens', 'reasoning_tokens'] as const;
+
+async function append(conn: DuckDBConnection, table: string, rows: readonly (readonly (string | bigint | null)[])[]): Promise<void> {
+  const appender = await conn.createAppender(table, 'main', 'temp');
+  try {
+    for (const row of rows) {
+      for (const v of row) {
+        if (v === null) appender.appendNull();
+        else if (typeof v === 'bigint') appender.appendBigInt(v);
+        else appender.appendVarchar(v);
+      }
+      appender.endRow();
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+}
+
+/** The models of unpriced rows that the price table now knows, with the match for each. */
+async function repriceableModels(conn: DuckDBConnection, prices: PriceTable): Promise<{ matches: Map<string, PriceMatch>; priced: number; unpriced: number }> {
+  const matches = new Map<string, PriceMatch>();
+  let priced = 0;
+  let unpriced = 0;
+  for (const r of await selectRows(conn, sql('reprice/select_unpriced_models'))) {
+    const match = priceFor(prices, str(r.provider), str(r.model), str(r.upstream_model));
+    if (match === null) {
+      unpriced += count(r.requests);
+      continue;
+    }
+    priced += count(r.requests);
+    matches.set(JSON.stringify([str(r.provider), str(r.model), str(r.upstream_model)]), match);
+  }
+  return { matches, priced, unpriced };
+}
+
+/** Costs per distinct (model, usage) combination, computed with costOf, into repriced_usage. */
+async function computeCosts(conn: DuckDBConnection, matches: ReadonlyMap<string, PriceMatch>): Promise<void> {
+  await conn.run(sql('reprice/create_repriceable_models'));
+  await append(conn, 'repriceable_models', [...matches.keys()].map((k) => JSON.parse(k) as (string | null)[]));
+  const usage = await selectRows(conn, sql('reprice/select_unpriced_usage'));
+  await conn.run(sql('reprice/create_repriced_usage'));
+  await append(
+    conn,
+    'repriced_usage',
+    usage.map((r) => {
+      const model = [str(r.provider), str(r.model), str(r.upstream_model)];
+      const match = matches.get(JSON.stringify(model))!;
+      const tokens = Object.fromEntries(TOKENS.map((t) => [t, count(r[t])])) as Record<(typeof TOKENS)[number], number>;
+      return [
+        ...model,
+        ...TOKENS.map((t) => (r[t] === null ? null : BigInt(tokens[t]))),
+        costOf(tokens, match.price).toFixed(10),
+        match.ref,
+      ];
+    }),
+  );
+}
+
+export async function runReprice(ctx: JobContext, prices: PriceTable): Promise<RepriceResult> {
+  const { conn } = ctx.db;
+  const { matches, priced, unpriced } = await repriceableModels(conn, prices);
+  if (priced === 0) return { repriced: 0, unpriced };
+  await computeCosts(conn, matches);
+  ctx.progress.phase('reprice', priced);
+  const repriced = await inTransaction(conn, async () => {
+    await conn.run(sql('reprice/insert_repriced_days'));
+    const result = await conn.run(sql('reprice/update_repriced_rows'), { repriced_at: ctx.now().toISOString() });
+    return result.rowsChanged;
+  });
+  ctx.progress.advance(repriced);
+  ctx.progress.end();
+  return { repriced, unpriced };
+}
