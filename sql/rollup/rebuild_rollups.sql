@@ -1,8 +1,9 @@
 -- Rebuilds every daily rollup for the days in rollup_pending_days, then clears them; reads the
--- scratch tables sql/rollup/stage_rollup_inputs.sql built just before.
--- Run inside one transaction: readers of the file see the old or the new rollups, never a mix.
--- Measures (same in every rollup): requests, errors (outcome other than success), unpriced
--- (cost unknown), tokens by kind, spend_usd (DECIMAL sum of cost_usd; unknown cost counts 0).
+-- scratch tables and the spend_measures macro sql/rollup/stage_rollup_inputs.sql built just
+-- before (each reads only the columns spend_measures needs: a whole spend_logs row as its
+-- argument costs ~2x). Run inside one transaction: readers of the file see the old or the new rollups,
+-- never a mix. Every rollup is filled BY NAME with the measures of spend_measures, or with
+-- their sums (`sum(COLUMNS(...))` keeps each measure's name).
 
 DELETE FROM rollup_daily WHERE "day" IN (SELECT "day" FROM rollup_scope);
 DELETE FROM rollup_daily_tag WHERE "day" IN (SELECT "day" FROM rollup_scope);
@@ -12,15 +13,13 @@ DELETE FROM rollup_daily_metadata WHERE "day" IN (SELECT "day" FROM rollup_scope
 DELETE FROM rollup_daily_model WHERE "day" IN (SELECT "day" FROM rollup_scope);
 DELETE FROM rollup_daily_key WHERE "day" IN (SELECT "day" FROM rollup_scope);
 
-INSERT INTO rollup_daily
-SELECT "day", sum(requests), sum(errors), sum(unpriced), sum(prompt_tokens), sum(completion_tokens),
-  sum(total_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(spend_usd)
+INSERT INTO rollup_daily BY NAME
+SELECT "day", sum(COLUMNS(* EXCLUDE ("day", tags)))
 FROM rollup_tag_sets GROUP BY "day";
 
 -- Each request counts under each of its (distinct) tags; tag NULL holds the untagged requests.
-INSERT INTO rollup_daily_tag
-SELECT "day", tag, sum(requests), sum(errors), sum(unpriced), sum(prompt_tokens), sum(completion_tokens),
-  sum(total_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(spend_usd)
+INSERT INTO rollup_daily_tag BY NAME
+SELECT "day", tag, sum(COLUMNS(* EXCLUDE ("day", tag)))
 FROM (
   SELECT * EXCLUDE (tags), unnest(list_distinct(tags)) AS tag FROM rollup_tag_sets WHERE len(tags) > 0
   UNION ALL
@@ -36,20 +35,20 @@ GROUP BY "day", tag;
 -- statement's time; an overflow would be an error, never a wrong sum), spend in HUGEINT units.
 CREATE OR REPLACE TEMP MACRO split_units(units, n, i) AS
   sign(units) * (abs(units) // n + CASE WHEN i <= abs(units) % n THEN 1 ELSE 0 END);
+-- The measure classes of spend_measures, by name.
+CREATE OR REPLACE TEMP MACRO is_pair_key(c) AS c IN ('set_id', 'day', 'tag_key', 'tag_value', 'n', 'i', 'spend_units');
+CREATE OR REPLACE TEMP MACRO is_token_measure(c) AS NOT is_pair_key(c) AND suffix(c, '_tokens');
+CREATE OR REPLACE TEMP MACRO is_money_measure(c) AS NOT is_pair_key(c) AND suffix(c, '_usd');
+CREATE OR REPLACE TEMP MACRO is_count_measure(c) AS NOT is_pair_key(c) AND NOT suffix(c, '_tokens') AND NOT suffix(c, '_usd');
 
-INSERT INTO rollup_daily_tag_key
+INSERT INTO rollup_daily_tag_key BY NAME
 WITH pairs AS (SELECT * FROM rollup_tag_pairs),
 -- Only sets that carry a key more than once need the split; the rest keep their whole measures.
 repeated AS (
   SELECT set_id, tag_key, count(*) AS n FROM pairs GROUP BY set_id, tag_key HAVING count(*) > 1
 ),
 whole AS (
-  SELECT "day", tag_key, tag_value,
-    sum(requests)::DECIMAL(38, 6) AS requests, sum(errors)::DECIMAL(38, 6) AS errors, sum(unpriced)::DECIMAL(38, 6) AS unpriced,
-    sum(prompt_tokens)::BIGINT AS prompt_tokens, sum(completion_tokens)::BIGINT AS completion_tokens,
-    sum(total_tokens)::BIGINT AS total_tokens, sum(cached_tokens)::BIGINT AS cached_tokens,
-    sum(cache_write_tokens)::BIGINT AS cache_write_tokens, sum(reasoning_tokens)::BIGINT AS reasoning_tokens,
-    sum(spend_usd)::DECIMAL(38, 10) AS spend_usd
+  SELECT "day", tag_key, tag_value, sum(COLUMNS(c -> NOT is_pair_key(c)))
   FROM pairs p ANTI JOIN repeated r USING (set_id, tag_key)
   GROUP BY "day", tag_key, tag_value
 ),
@@ -61,66 +60,39 @@ ranked AS (
 ),
 split AS (
   SELECT "day", tag_key, tag_value,
-    (sum(split_units(requests * 1000000, n, i))::DECIMAL(38, 0) * 0.000001::DECIMAL(38, 6))::DECIMAL(38, 6) AS requests,
-    (sum(split_units(errors * 1000000, n, i))::DECIMAL(38, 0) * 0.000001::DECIMAL(38, 6))::DECIMAL(38, 6) AS errors,
-    (sum(split_units(unpriced * 1000000, n, i))::DECIMAL(38, 0) * 0.000001::DECIMAL(38, 6))::DECIMAL(38, 6) AS unpriced,
-    sum(split_units(prompt_tokens, n, i))::BIGINT AS prompt_tokens,
-    sum(split_units(completion_tokens, n, i))::BIGINT AS completion_tokens,
-    sum(split_units(total_tokens, n, i))::BIGINT AS total_tokens,
-    sum(split_units(cached_tokens, n, i))::BIGINT AS cached_tokens,
-    sum(split_units(cache_write_tokens, n, i))::BIGINT AS cache_write_tokens,
-    sum(split_units(reasoning_tokens, n, i))::BIGINT AS reasoning_tokens,
+    (sum(split_units(COLUMNS(c -> is_count_measure(c)) * 1000000, n, i))::DECIMAL(38, 0) * 0.000001::DECIMAL(38, 6))::DECIMAL(38, 6),
+    sum(split_units(COLUMNS(c -> is_token_measure(c)), n, i))::BIGINT,
     (sum(split_units(spend_units, n, i))::DECIMAL(38, 0) * 0.0000000001::DECIMAL(38, 10))::DECIMAL(38, 10) AS spend_usd
   FROM ranked
   GROUP BY "day", tag_key, tag_value
 )
-SELECT "day", tag_key, tag_value, sum(requests), sum(errors), sum(unpriced), sum(prompt_tokens), sum(completion_tokens),
-  sum(total_tokens), sum(cached_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(spend_usd)
-FROM (SELECT * FROM whole UNION ALL SELECT * FROM split)
+SELECT "day", tag_key, tag_value, sum(COLUMNS(* EXCLUDE ("day", tag_key, tag_value)))
+FROM (SELECT * FROM whole UNION ALL BY NAME SELECT * FROM split)
 GROUP BY "day", tag_key, tag_value;
 
-INSERT INTO rollup_daily_user
-SELECT "day", "user",
-  count(*), count(*) FILTER (WHERE outcome IS DISTINCT FROM 'success'), count(*) FILTER (WHERE cost_usd IS NULL),
-  coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0),
-  coalesce(sum(cached_tokens), 0), coalesce(sum(cache_write_tokens), 0), coalesce(sum(reasoning_tokens), 0),
-  coalesce(sum(cost_usd), 0)
-FROM spend_logs
-WHERE "day" IN (SELECT "day" FROM rollup_scope)
+INSERT INTO rollup_daily_user BY NAME
+SELECT "day", "user", unnest(spend_measures(r))
+FROM (SELECT "day", "user", outcome, cost_usd, COLUMNS('_tokens$') FROM spend_logs WHERE "day" IN (SELECT "day" FROM rollup_scope)) r
 GROUP BY "day", "user";
 
 -- A request counts once under each metadata key it carries (one value per key).
-INSERT INTO rollup_daily_metadata
-SELECT "day", e."key", e."value",
-  count(*), count(*) FILTER (WHERE outcome IS DISTINCT FROM 'success'), count(*) FILTER (WHERE cost_usd IS NULL),
-  coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0),
-  coalesce(sum(cached_tokens), 0), coalesce(sum(cache_write_tokens), 0), coalesce(sum(reasoning_tokens), 0),
-  coalesce(sum(cost_usd), 0)
+INSERT INTO rollup_daily_metadata BY NAME
+SELECT "day", e."key" AS meta_key, e."value" AS meta_value, unnest(spend_measures(r))
 FROM (
-  SELECT * EXCLUDE (metadata), unnest(map_entries(metadata)) AS e
+  SELECT "day", outcome, cost_usd, COLUMNS('_tokens$'), unnest(map_entries(metadata)) AS e
   FROM spend_logs
   WHERE "day" IN (SELECT "day" FROM rollup_scope) AND cardinality(metadata) > 0
-)
+) r
 GROUP BY "day", e."key", e."value";
 
-INSERT INTO rollup_daily_model
-SELECT "day", provider, model, upstream_model,
-  count(*), count(*) FILTER (WHERE outcome IS DISTINCT FROM 'success'), count(*) FILTER (WHERE cost_usd IS NULL),
-  coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0),
-  coalesce(sum(cached_tokens), 0), coalesce(sum(cache_write_tokens), 0), coalesce(sum(reasoning_tokens), 0),
-  coalesce(sum(cost_usd), 0)
-FROM spend_logs
-WHERE "day" IN (SELECT "day" FROM rollup_scope)
+INSERT INTO rollup_daily_model BY NAME
+SELECT "day", provider, model, upstream_model, unnest(spend_measures(r))
+FROM (SELECT "day", provider, model, upstream_model, outcome, cost_usd, COLUMNS('_tokens$') FROM spend_logs WHERE "day" IN (SELECT "day" FROM rollup_scope)) r
 GROUP BY "day", provider, model, upstream_model;
 
-INSERT INTO rollup_daily_key
-SELECT "day", key_alias,
-  count(*), count(*) FILTER (WHERE outcome IS DISTINCT FROM 'success'), count(*) FILTER (WHERE cost_usd IS NULL),
-  coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0),
-  coalesce(sum(cached_tokens), 0), coalesce(sum(cache_write_tokens), 0), coalesce(sum(reasoning_tokens), 0),
-  coalesce(sum(cost_usd), 0)
-FROM spend_logs
-WHERE "day" IN (SELECT "day" FROM rollup_scope)
+INSERT INTO rollup_daily_key BY NAME
+SELECT "day", key_alias, unnest(spend_measures(r))
+FROM (SELECT "day", key_alias, outcome, cost_usd, COLUMNS('_tokens$') FROM spend_logs WHERE "day" IN (SELECT "day" FROM rollup_scope)) r
 GROUP BY "day", key_alias;
 
 DELETE FROM rollup_pending_days WHERE "day" IN (SELECT "day" FROM rollup_scope);

@@ -5,24 +5,36 @@
 -- rollups took twice as long). This process is the file's only writer, so nothing changes
 -- between here and the rebuild, and a crash in between loses nothing (the days stay pending).
 
+-- The rollup measures, defined once. Every rollup table has these columns after its dimensions
+-- (the tables are filled BY NAME); `r` is a row of spend_logs or of a query over it. Adding a
+-- measure: a migration adds the column to every rollup table, and a line here. The tag-key
+-- split (rebuild_rollups.sql) treats measures by class: `*_tokens` whole tokens, `*_usd` money,
+-- the rest request counts.
+--   requests  every request
+--   errors    outcome other than success
+--   unpriced  cost unknown (cost_usd NULL; it counts 0 in spend_usd)
+--   *_tokens  token counts by kind, NULL counting 0
+--   spend_usd DECIMAL sum of cost_usd
+CREATE OR REPLACE TEMP MACRO spend_measures(r) AS {
+  requests: count(*),
+  errors: count(*) FILTER (WHERE r.outcome IS DISTINCT FROM 'success'),
+  unpriced: count(*) FILTER (WHERE r.cost_usd IS NULL),
+  prompt_tokens: coalesce(sum(r.prompt_tokens), 0)::BIGINT,
+  completion_tokens: coalesce(sum(r.completion_tokens), 0)::BIGINT,
+  total_tokens: coalesce(sum(r.total_tokens), 0)::BIGINT,
+  cached_tokens: coalesce(sum(r.cached_tokens), 0)::BIGINT,
+  cache_write_tokens: coalesce(sum(r.cache_write_tokens), 0)::BIGINT,
+  reasoning_tokens: coalesce(sum(r.reasoning_tokens), 0)::BIGINT,
+  spend_usd: coalesce(sum(r.cost_usd), 0)::DECIMAL(38, 10)
+};
+
 CREATE OR REPLACE TEMP TABLE rollup_scope AS SELECT "day" FROM rollup_pending_days;
 
 -- Requests grouped by their exact tag list: far fewer rows than requests, and the tag
 -- rollups only touch these.
 CREATE OR REPLACE TEMP TABLE rollup_tag_sets AS
-SELECT "day", tags,
-  count(*) AS requests,
-  count(*) FILTER (WHERE outcome IS DISTINCT FROM 'success') AS errors,
-  count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced,
-  coalesce(sum(prompt_tokens), 0)::BIGINT AS prompt_tokens,
-  coalesce(sum(completion_tokens), 0)::BIGINT AS completion_tokens,
-  coalesce(sum(total_tokens), 0)::BIGINT AS total_tokens,
-  coalesce(sum(cached_tokens), 0)::BIGINT AS cached_tokens,
-  coalesce(sum(cache_write_tokens), 0)::BIGINT AS cache_write_tokens,
-  coalesce(sum(reasoning_tokens), 0)::BIGINT AS reasoning_tokens,
-  coalesce(sum(cost_usd), 0)::DECIMAL(38, 10) AS spend_usd
-FROM spend_logs
-WHERE "day" IN (SELECT "day" FROM rollup_scope)
+SELECT "day", tags, unnest(spend_measures(r))
+FROM (SELECT "day", tags, outcome, cost_usd, COLUMNS('_tokens$') FROM spend_logs WHERE "day" IN (SELECT "day" FROM rollup_scope)) r
 GROUP BY "day", tags;
 
 -- Tag pairs: `team:search` is key `team`, value `search` (split at the first ':'); set_id

@@ -29,20 +29,32 @@ export interface Report {
 
 const MEASURES = ['requests', 'errors', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'spend_usd', 'spend_share'];
 
-function query(by: Dimension): { file: string; labels: string[]; params: Record<string, string> } {
+interface DimensionQuery {
+  /** report_source's dim and dim_key (sql/report/create_report_source.sql). */
+  dim: Dimension['kind'];
+  key: string | null;
+  /** The rows add up to the total; the remainder is the NULL row. */
+  split: boolean;
+  /** Column names of the value and, for models, the provider. */
+  labels: [string] | [string, string];
+  /** How the NULL value reads. */
+  none: string;
+}
+
+function query(by: Dimension): DimensionQuery {
   switch (by.kind) {
     case 'tag':
-      return { file: 'report/report_by_tag', labels: ['tag'], params: {} };
+      return { dim: 'tag', key: null, split: false, labels: ['tag'], none: '(untagged)' };
     case 'tag_key':
-      return { file: 'report/report_by_tag_key', labels: ['value'], params: { key: by.key } };
+      return { dim: 'tag_key', key: by.key, split: true, labels: [by.key], none: '(untagged)' };
     case 'meta':
-      return { file: 'report/report_by_meta', labels: ['value'], params: { key: by.key } };
+      return { dim: 'meta', key: by.key, split: true, labels: [by.key], none: '(none)' };
     case 'user':
-      return { file: 'report/report_by_user', labels: ['user'], params: {} };
+      return { dim: 'user', key: null, split: false, labels: ['user'], none: '(no user)' };
     case 'model':
-      return { file: 'report/report_by_model', labels: ['model', 'provider'], params: {} };
+      return { dim: 'model', key: null, split: false, labels: ['model', 'provider'], none: '(unknown)' };
     case 'key':
-      return { file: 'report/report_by_key', labels: ['key'], params: {} };
+      return { dim: 'key', key: null, split: false, labels: ['key'], none: '(no key)' };
   }
 }
 
@@ -84,13 +96,15 @@ export async function buildReport(conn: DuckDBConnection, req: ReportRequest, ti
   const period = { from: req.from, to: req.to };
   const total = (await selectOne(conn, sql('report/report_total'), period)) ?? {};
   const q = query(req.by);
-  const raw = await selectRows(conn, sql(q.file), { ...period, ...q.params });
+  await conn.run(sql('report/create_report_source'));
+  const raw = await selectRows(conn, sql('report/by_dimension'), { ...period, dim: q.dim, key: q.key, split: q.split, none: q.none });
   const totalSpend = String(total.spend_usd ?? '0');
   // tag:<key> and meta:<key> rows are labelled by the key itself (a `team` column).
-  const labels = q.labels.map((l) => (l === 'value' && 'key' in req.by ? req.by.key : l));
+  const labels = q.labels;
   const rows = raw.map((r) => {
     const out: Record<string, Json> = {};
-    q.labels.forEach((l, i) => (out[labels[i]!] = r[l] ?? null));
+    out[labels[0]] = r.value ?? null;
+    if (labels[1] !== undefined) out[labels[1]] = r.detail ?? null;
     for (const m of MEASURES.slice(0, -1)) out[m] = typeof r[m] === 'string' ? trimDecimal(r[m] as string) : (r[m] ?? null);
     out.spend_share = sharePercent(String(r.spend_usd ?? '0'), totalSpend);
     return out;

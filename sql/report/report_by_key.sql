@@ -1,9 +1,0 @@
-SELECT coalesce(key_alias, '(no key)') AS "key",
-    sum(requests) AS requests, sum(errors) AS errors, sum(unpriced) AS unpriced,
-    sum(prompt_tokens)::BIGINT AS prompt_tokens, sum(completion_tokens)::BIGINT AS completion_tokens,
-    sum(total_tokens)::BIGINT AS total_tokens, sum(cached_tokens)::BIGINT AS cached_tokens,
-    sum(reasoning_tokens)::BIGINT AS reasoning_tokens, sum(spend_usd)::DECIMAL(38, 10) AS spend_usd
-FROM rollup_daily_key
-WHERE "day" BETWEEN $from::DATE AND $to::DATE
-GROUP BY key_alias
-ORDER BY spend_usd DESC, requests DESC, "key";
