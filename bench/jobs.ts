@@ -7,6 +7,10 @@
 // scheduler does when new objects arrive) step by step, then a reconcile run with nothing new.
 // Prints records/s end to end, the no-op time and the peak RSS of this process (DuckDB runs
 // inside it). BENCH_KEEP=1 keeps the directory.
+// The floor: DuckDB's own `CREATE TABLE AS SELECT * FROM read_json(...)` of the same objects with
+// the same column types (the session's typed record reader), in a fresh file with the same
+// settings, timed once before and once after the reconcile run; the run is reported as a ratio
+// to the floor (floor time / run time: 1.0 would be loading at DuckDB's own speed).
 // Generated objects are cached under BENCH_CACHE (default <tmpdir>/tagspend-bench-jobs-cache),
 // keyed by the generator's parameters, and hard-linked into each run's store (BENCH_CACHE=off:
 // generate every time).
@@ -17,6 +21,8 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { createGzip, constants as zlib } from 'node:zlib';
 import { loadConfig } from '../src/config/load.ts';
+import { openWriter } from '../src/db/open.ts';
+import { quoteLiteralList, sql } from '../src/db/sql.ts';
 import { createLogger } from '../src/log.ts';
 import { LocalStore } from '../src/store/local.ts';
 import { runJob, summaryLine, type RunSummary } from '../jobs/run/runner.ts';
@@ -101,6 +107,38 @@ async function objectsInto(storeDir: string, scratch: string): Promise<{ bytes: 
   return { bytes, cached: false };
 }
 
+async function gzFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await gzFiles(path)));
+    else if (e.name.endsWith('.ndjson.gz')) out.push(path);
+  }
+  return out.sort();
+}
+
+/** Seconds (wall, CPU) for DuckDB alone to load the objects into a new table of the same types. */
+async function floorLoad(files: readonly string[], dir: string, memoryLimit: string, round: number): Promise<{ seconds: number; cpu: number; rows: number }> {
+  const file = join(dir, `floor-${round}.duckdb`);
+  const db = await openWriter(file, { memoryLimit });
+  try {
+    await db.conn.run(sql('ingest/create_record_readers'));
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    // Bench-only statement: the same reader the ingest uses, nothing else (no dedupe, no staging).
+    await db.conn.run(`CREATE TABLE spend_floor AS SELECT * FROM read_spend_records(${quoteLiteralList(files)})`);
+    await db.conn.run(sql('db/checkpoint'));
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const rows = Number((await db.conn.runAndReadAll('SELECT count(*) AS n FROM spend_floor')).getRowObjectsJson()[0]!.n);
+    return { seconds, cpu: (cpu.user + cpu.system) / 1e6, rows };
+  } finally {
+    db.close();
+    await rm(file, { force: true });
+    await rm(`${file}.wal`, { force: true });
+  }
+}
+
 function line(label: string, s: RunSummary): void {
   console.log(`${label.padEnd(9)} ${(s.durationMs / 1000).toFixed(2).padStart(7)} s  ${summaryLine(s)}`);
 }
@@ -116,6 +154,8 @@ async function main(): Promise<void> {
     const how = cached ? 'linked from the cache' : 'generated';
     console.log(`records  ${RECORDS.toLocaleString('en-US')} in ${OBJECTS} objects, ${mib(bytes)} gzip, ${how} in ${((performance.now() - genStart) / 1000).toFixed(1)} s`);
 
+    const files = await gzFiles(store.root);
+    const floorBefore = await floorLoad(files, dir, settings.memoryLimit, 1);
     const deps = { settings, store, log, now: () => new Date(END + 3_600_000) };
     const cpu0 = process.cpuUsage();
     const first = await runJob({ job: 'reconcile', trigger: 'cli', full: true }, deps);
@@ -125,6 +165,9 @@ async function main(): Promise<void> {
     for (const [name, ms] of Object.entries(first.timings)) console.log(`  ${name.padEnd(9)} ${(ms / 1000).toFixed(2).padStart(7)} s`);
     const noop = await runJob({ job: 'reconcile', trigger: 'cli', full: true }, deps);
     line('no-op', noop);
+    const floorAfter = await floorLoad(files, dir, settings.memoryLimit, 2);
+    if (floorBefore.rows !== RECORDS || floorAfter.rows !== RECORDS) throw new Error(`floor loaded ${floorBefore.rows}/${floorAfter.rows} rows`);
+    const floorSeconds = (floorBefore.seconds + floorAfter.seconds) / 2;
 
     const seconds = first.durationMs / 1000;
     const rss = process.resourceUsage().maxRSS * 1024;
@@ -133,6 +176,11 @@ async function main(): Promise<void> {
     console.log(`end to end (ingest + rollup + snapshot): ${seconds.toFixed(2)} s, ${Math.round(first.rows / seconds).toLocaleString('en-US')} records/s  (target >= 250,000)`);
     // CPU time varies less than wall time on a shared machine: it shows what the run cost.
     console.log(`CPU (all threads):                       ${cpuSeconds.toFixed(1)} s, ${((cpuSeconds * 1e6) / first.rows).toFixed(1)} µs per record, ${(cpuSeconds / seconds).toFixed(2)} cores busy`);
+    console.log(
+      `floor (DuckDB CTAS read_json):           ${floorBefore.seconds.toFixed(2)} s before, ${floorAfter.seconds.toFixed(2)} s after; ` +
+        `CPU ${floorBefore.cpu.toFixed(1)} / ${floorAfter.cpu.toFixed(1)} s`,
+    );
+    console.log(`reconcile vs floor:                      ${(floorSeconds / seconds).toFixed(2)}x of DuckDB's own load speed  (target >= 0.8x)`);
     console.log(`no-op reconcile:                         ${(noop.durationMs / 1000).toFixed(3)} s  (target < 1 s)`);
     console.log(`peak RSS:                                ${mib(rss)}  (target < 2048 MiB)`);
     console.log(`DuckDB file:                             ${mib(dbSize)}`);
