@@ -21,8 +21,9 @@ import { applyTimezone, runRollup } from '../steps/rollup.ts';
 import { recordRunStatus } from './status-file.ts';
 import type { JobSettings } from './settings.ts';
 
-export const JOB_NAMES = ['ingest', 'reprice', 'rollup', 'budgets', 'reconcile', 'report'] as const;
-export type JobName = (typeof JOB_NAMES)[number];
+import type { JobName } from './names.ts';
+
+export { JOB_NAMES, type JobName } from './names.ts';
 
 export interface SkippedRun {
   job: string;

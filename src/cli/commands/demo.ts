@@ -1,6 +1,5 @@
 // `tagspend demo` (also `npm run demo`): the whole loop on the embedded defaults (src/demo/run.ts).
 import type { CommandModule } from 'yargs';
-import { runDemo } from '../../demo/run.ts';
 import { createLogger } from '../../log.ts';
 import { definedOnly } from '../context.ts';
 import { failCommand } from '../fail.ts';
@@ -23,6 +22,7 @@ export const demoCommand: CommandModule<object, Args> = {
       .option('budget', { type: 'number', default: 0.5, describe: 'Daily budget (USD) of the demo tag app:campaign-writer' })
       .option('data-dir', { type: 'string', describe: 'Local data directory (TAGSPEND_DATA_DIR; default ./data)' }) as never,
   handler: async (argv) => {
+    const { runDemo } = await import('../../demo/run.ts');
     try {
       await runDemo({
         configFile: argv.config,

@@ -1,4 +1,7 @@
-// Registry of CLI commands: one module per command.
+// Registry of CLI commands: one module per command. A command module imports only what its
+// options need at the top (yargs types, the config loader, small pure helpers); the modules
+// that do the work are imported inside its handler, so each command loads only its own
+// dependencies (DuckDB, the AWS SDK, undici ...) and `--help` loads none.
 import type { CommandModule } from 'yargs';
 import { proxyCommand } from './proxy.ts';
 import { mockUpstreamCommand } from './mock-upstream.ts';

@@ -1,13 +1,9 @@
 // `tagspend jobs run <job>` and `tagspend jobs schedule`: the reconciliation jobs (docs/jobs.md).
+// The work's modules (DuckDB, the AWS SDK ...) are imported by the handlers, not here: `--help`
+// and the other commands do not pay for loading them.
 import type { Argv, CommandModule } from 'yargs';
-import { openConfiguredStore } from '../../spool/shipping.ts';
 import { isDate } from '../../report/calendar.ts';
-import { terminalProgress } from '../../../jobs/run/progress.ts';
-import { JOB_NAMES, runJob, summaryLine, type JobName } from '../../../jobs/run/runner.ts';
-import { defaultEntries, Scheduler } from '../../../jobs/run/scheduler.ts';
-import { jobSettings } from '../../../jobs/run/settings.ts';
-import { readStatus, statusProblems } from '../../../jobs/run/status-file.ts';
-import { renderTable } from '../../report/render/format.ts';
+import { JOB_NAMES, type JobName } from '../../../jobs/run/names.ts';
 import { commandContext } from '../context.ts';
 import { failCommand } from '../fail.ts';
 
@@ -30,8 +26,9 @@ function common<T>(y: Argv<T>): Argv<T> {
     .option('store', { type: 'string', describe: 'Object store URL: file://dir or s3://bucket/prefix (TAGSPEND_STORE__URL)' }) as Argv<T>;
 }
 
-function setup(argv: CommonArgs, jobs: Record<string, unknown> = {}) {
+async function setup(argv: CommonArgs, jobs: Record<string, unknown> = {}) {
   const { resolved, logger } = commandContext(argv, { data_dir: argv['data-dir'], store: { url: argv.store }, jobs });
+  const { jobSettings } = await import('../../../jobs/run/settings.ts');
   return { resolved, logger, settings: jobSettings(resolved) };
 }
 
@@ -49,7 +46,12 @@ const runCommand: CommandModule<CommonArgs, RunArgs> = {
         return true;
       }) as never,
   handler: async (argv) => {
-    const { logger, resolved, settings } = setup(argv, { lock_wait_seconds: argv.wait });
+    const { logger, resolved, settings } = await setup(argv, { lock_wait_seconds: argv.wait });
+    const [{ openConfiguredStore }, { runJob, summaryLine }, { terminalProgress }] = await Promise.all([
+      import('../../spool/shipping.ts'),
+      import('../../../jobs/run/runner.ts'),
+      import('../../../jobs/run/progress.ts'),
+    ]);
     const store = openConfiguredStore(resolved);
     const abort = new AbortController();
     const stop = (): void => abort.abort();
@@ -78,7 +80,12 @@ const scheduleCommand: CommandModule<CommonArgs, CommonArgs> = {
   describe: 'Run the jobs on their schedules until SIGTERM (jobs.schedules, in the configured timezone)',
   builder: (y) => common(y) as never,
   handler: async (argv) => {
-    const { logger, resolved, settings } = setup(argv);
+    const { logger, resolved, settings } = await setup(argv);
+    const [{ openConfiguredStore }, { runJob, summaryLine }, { defaultEntries, Scheduler }] = await Promise.all([
+      import('../../spool/shipping.ts'),
+      import('../../../jobs/run/runner.ts'),
+      import('../../../jobs/run/scheduler.ts'),
+    ]);
     const store = openConfiguredStore(resolved);
     const scheduler = new Scheduler({
       entries: defaultEntries(settings.schedules),
@@ -118,7 +125,11 @@ const statusCommand: CommandModule<CommonArgs, StatusArgs> = {
       .option('format', { alias: 'f', choices: ['table', 'json'] as const, default: 'table' as const, describe: 'Output format' })
       .example('$0 jobs status --max-age 1800', 'a monitoring check: exit 1 with the reasons on stderr') as never,
   handler: async (argv) => {
-    const { settings } = setup(argv);
+    const { settings } = await setup(argv);
+    const [{ readStatus, statusProblems }, { renderTable }] = await Promise.all([
+      import('../../../jobs/run/status-file.ts'),
+      import('../../report/render/format.ts'),
+    ]);
     const status = await readStatus(settings.statusFile);
     if (argv.format === 'json') process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
     else if (Object.keys(status).length === 0) process.stdout.write(`no job run recorded in ${settings.statusFile} yet\n`);

@@ -1,7 +1,6 @@
 // `tagspend mock-upstream`: the simulated OpenAI-compatible provider as its own process, for the
 // demo, benchmarks and trying the proxy without a provider key. Runs until SIGINT/SIGTERM.
 import type { CommandModule } from 'yargs';
-import { startMockUpstream } from '../../mock/upstream.ts';
 
 interface Args {
   port: number;
@@ -20,6 +19,7 @@ export const mockUpstreamCommand: CommandModule<object, Args> = {
       .option('latency-ms', { type: 'number', default: 0, describe: 'Delay before every answer' })
       .option('chunk-delay-ms', { type: 'number', default: 0, describe: 'Delay between stream chunks' }) as never,
   handler: async (argv) => {
+    const { startMockUpstream } = await import('../../mock/upstream.ts');
     const upstream = await startMockUpstream({
       port: argv.port,
       host: argv.host,

@@ -1,7 +1,6 @@
 // `tagspend proxy`: run the gateway until SIGTERM/SIGINT, then shut down gracefully.
 import { renameSync, writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { startProxy } from '../../proxy/server.ts';
 import { commandContext } from '../context.ts';
 
 interface Args {
@@ -40,6 +39,7 @@ export const proxyCommand: CommandModule<object, Args> = {
     };
     process.once('SIGTERM', () => signalled('SIGTERM'));
     process.once('SIGINT', () => signalled('SIGINT'));
+    const { startProxy } = await import('../../proxy/server.ts');
     const proxy = await startProxy(resolved, { logger, defaultMetrics: true });
     if (argv['port-file']) {
       // Renamed into place so a reader polling for the file never sees it half written.

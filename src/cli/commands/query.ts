@@ -1,10 +1,8 @@
 // `tagspend query "<SQL>"`: read-only SQL against the published snapshot (or the main file).
 import type { CommandModule } from 'yargs';
-import { renderTable, TABLE_FORMATS, type TableFormat } from '../../report/render/format.ts';
-import { openForReading } from '../../report/open.ts';
+import { TABLE_FORMATS, type TableFormat } from '../../report/render/format.ts';
 import { commandContext } from '../context.ts';
 import { failCommand } from '../fail.ts';
-import { runUserQuery } from '../../db/user-query.ts';
 
 interface Args {
   config?: string;
@@ -27,6 +25,12 @@ export const queryCommand: CommandModule<object, Args> = {
   handler: async (argv) => {
     const { resolved } = commandContext(argv, { data_dir: argv['data-dir'] });
     try {
+      // Loaded here, not at the top: only this command pays for DuckDB.
+      const [{ openForReading }, { runUserQuery }, { renderTable }] = await Promise.all([
+        import('../../report/open.ts'),
+        import('../../db/user-query.ts'),
+        import('../../report/render/format.ts'),
+      ]);
       const db = await openForReading(resolved.paths, argv.db);
       try {
         process.stdout.write(renderTable(await runUserQuery(db.conn, argv.sql), argv.format));

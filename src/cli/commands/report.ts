@@ -3,8 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import type { CommandModule } from 'yargs';
 import { firstOfMonth, isDate, localDate } from '../../report/calendar.ts';
 import { DIMENSION_HELP, parseDimension } from '../../report/dimensions.ts';
-import { buildReport, renderReport, type ReportFormat } from '../../report/query.ts';
-import { openForReading } from '../../report/open.ts';
+import type { ReportFormat } from '../../report/query.ts';
 import { commandContext } from '../context.ts';
 import { failCommand } from '../fail.ts';
 
@@ -49,6 +48,8 @@ export const reportCommand: CommandModule<object, Args> = {
     const from = argv.from ?? firstOfMonth(today);
     const to = argv.to ?? today;
     try {
+      // Loaded here, not at the top: only this command pays for DuckDB.
+      const [{ openForReading }, { buildReport, renderReport }] = await Promise.all([import('../../report/open.ts'), import('../../report/query.ts')]);
       const db = await openForReading(resolved.paths, argv.db);
       let text: string;
       try {

@@ -5,9 +5,6 @@
 // (exit code 3) rather than racing it for the same files.
 import { mkdirSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { configuredShipper, openConfiguredStore } from '../../spool/shipping.ts';
-import { acquireSpoolLock, SpoolLockedError } from '../../spool/spool-lock.ts';
-import { recoverSpool } from '../../spool/writer.ts';
 import { commandContext } from '../context.ts';
 
 interface Args {
@@ -33,6 +30,11 @@ export const shipCommand: CommandModule<object, Args> = {
           'its own segments (see tagspend_spool_backlog_* in its /metrics). Exit 0 when everything was shipped, 1 when some is left.',
       ) as never,
   handler: async (argv) => {
+    const [{ configuredShipper, openConfiguredStore }, { acquireSpoolLock, SpoolLockedError }, { recoverSpool }] = await Promise.all([
+      import('../../spool/shipping.ts'),
+      import('../../spool/spool-lock.ts'),
+      import('../../spool/writer.ts'),
+    ]);
     const { resolved, logger } = commandContext(argv, { data_dir: argv['data-dir'], store: { url: argv.store } });
     const spoolDir = resolved.paths.spool;
     mkdirSync(spoolDir, { recursive: true });
