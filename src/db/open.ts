@@ -113,13 +113,28 @@ export async function openWriter(file: string, options: OpenWriterOptions = {}):
   }
 }
 
-/** Opens a DuckDB file read-only (the published snapshot, usually); refuses a file newer than this build. */
-export async function openReader(file: string): Promise<Db> {
+export interface OpenReaderOptions {
+  /**
+   * Let SQL on this connection reach the file system (COPY ... TO, read_csv, glob, ATTACH ...).
+   * Off by default: readers run SQL from users (`tagspend query`) and serve requests, and a
+   * reader must not read the config (the master key) or write files.
+   */
+  allowFiles?: boolean;
+}
+
+/**
+ * Opens a DuckDB file read-only (the published snapshot, usually), sandboxed: no file-system
+ * access beyond the file itself, no extension installs or loads, settings locked. Refuses a file
+ * newer than this build.
+ */
+export async function openReader(file: string, options: OpenReaderOptions = {}): Promise<Db> {
   const path = resolve(file);
   if (!existsSync(path)) throw new DatabaseMissingError(`no DuckDB file at ${path}`);
+  const settings: Record<string, string> = { access_mode: 'READ_ONLY', autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' };
+  if (!options.allowFiles) settings.enable_external_access = 'false';
   let instance: DuckDBInstance;
   try {
-    instance = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY' });
+    instance = await DuckDBInstance.create(path, settings);
   } catch (err) {
     if (isLockConflict(err)) {
       throw new DatabaseLockedError(
@@ -133,6 +148,7 @@ export async function openReader(file: string): Promise<Db> {
     const conn = await instance.connect();
     await conn.run(sql('db/configure_session'));
     await assertReadable(conn, path);
+    if (!options.allowFiles) await conn.run(sql('db/lock_configuration'));
     return wrap(path, instance, conn, true);
   } catch (err) {
     instance.closeSync();

@@ -2,7 +2,7 @@
 // snapshot by default (never blocked by a running job), the jobs' own file, or any path.
 import { resolve } from 'node:path';
 import type { DataPaths } from '../config/paths.ts';
-import { openReader, type Db } from '../db/open.ts';
+import { openReader, type Db, type OpenReaderOptions } from '../db/open.ts';
 import { DatabaseMissingError } from '../errors.ts';
 
 type DbPaths = Pick<DataPaths, 'dbFile' | 'snapshotFile'>;
@@ -14,10 +14,10 @@ export function readerFile(paths: DbPaths, choice: string | undefined): string {
   return resolve(choice);
 }
 
-export async function openForReading(paths: DbPaths, choice: string | undefined): Promise<Db> {
+export async function openForReading(paths: DbPaths, choice: string | undefined, options: OpenReaderOptions = {}): Promise<Db> {
   const file = readerFile(paths, choice);
   try {
-    return await openReader(file);
+    return await openReader(file, options);
   } catch (err) {
     if (err instanceof DatabaseMissingError && file === paths.snapshotFile) {
       throw new DatabaseMissingError(`no snapshot yet at ${file}: run \`tagspend jobs run reconcile\` first`, { cause: err });

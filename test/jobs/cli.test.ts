@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +64,40 @@ describe('jobs, query and report commands', () => {
     const write = await tagspend(['query', 'DELETE FROM spend_logs', ...common]).done;
     assert.equal(write.code, 1);
     assert.match(write.stderr, /^tagspend: .*read-only/);
+  });
+
+  test('query runs in a sandbox: no file read or written, no extension installed, settings locked', async () => {
+    const secret = join(h.dir, 'secrets.yaml');
+    await writeFile(secret, 'master_key: sk-admin-never-printed\n');
+    const out = join(h.dir, 'exported.csv');
+    const attempts = [
+      `SELECT * FROM read_text('${secret}')`,
+      `SELECT * FROM read_csv('${secret}')`,
+      `SELECT * FROM glob('${h.dir}/*')`,
+      `COPY (SELECT 1 AS x) TO '${out}'`,
+      `EXPORT DATABASE '${join(h.dir, 'export')}'`,
+      `ATTACH '${join(h.dir, 'other.duckdb')}' AS other`,
+      'INSTALL httpfs',
+      'SET enable_external_access = true',
+    ];
+    for (const sql of attempts) {
+      const r = await tagspend(['query', sql, ...common]).done;
+      assert.equal(r.code, 1, `${sql}: ${r.stdout}`);
+      assert.match(r.stderr, /^tagspend: .*(disabled by configuration|configuration has been locked)/, sql);
+      assert.doesNotMatch(r.stdout + r.stderr, /sk-admin-never-printed/);
+    }
+    await assert.rejects(stat(out), { code: 'ENOENT' });
+    await assert.rejects(stat(join(h.dir, 'export')), { code: 'ENOENT' });
+    // Ordinary SQL still works in the sandbox.
+    const ok = await tagspend(['query', 'SELECT count(*) AS n FROM spend_logs', '-f', 'csv', ...common]).done;
+    assert.equal(ok.stdout, 'n\r\n400\r\n', ok.stderr);
+  });
+
+  test('query --allow-files lets an operator COPY a result to a file', async () => {
+    const out = join(h.dir, 'allowed.csv');
+    const r = await tagspend(['query', `COPY (SELECT count(*) AS n FROM spend_logs) TO '${out}' (HEADER)`, '--allow-files', ...common]).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await readFile(out, 'utf8'), 'n\n400\n');
   });
 
   test('report --by tag:team prints a CSV whose rows add up to the total', async () => {

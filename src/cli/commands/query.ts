@@ -9,6 +9,7 @@ interface Args {
   sql: string;
   format: TableFormat;
   db?: string;
+  'allow-files'?: boolean;
   'data-dir'?: string;
 }
 
@@ -20,6 +21,10 @@ export const queryCommand: CommandModule<object, Args> = {
       .positional('sql', { type: 'string', demandOption: true, describe: 'The SQL, e.g. "SELECT * FROM rollup_daily ORDER BY day"' })
       .option('format', { alias: 'f', choices: TABLE_FORMATS, default: 'table' as TableFormat, describe: 'Output format' })
       .option('db', { type: 'string', describe: 'snapshot (default: readable while jobs run), main (the jobs\' file), or a path' })
+      .option('allow-files', {
+        type: 'boolean',
+        describe: 'Let the SQL read and write files (COPY ... TO, read_csv, glob, ATTACH); off by default: the file system is out of reach',
+      })
       .option('data-dir', { type: 'string', describe: 'Local data directory (TAGSPEND_DATA_DIR)' })
       .example('$0 query "SELECT tag, sum(spend_usd) FROM rollup_daily_tag GROUP BY tag ORDER BY 2 DESC"', '') as never,
   handler: async (argv) => {
@@ -31,7 +36,7 @@ export const queryCommand: CommandModule<object, Args> = {
         import('../../db/user-query.ts'),
         import('../../report/render/format.ts'),
       ]);
-      const db = await openForReading(resolved.paths, argv.db);
+      const db = await openForReading(resolved.paths, argv.db, { allowFiles: argv['allow-files'] === true });
       try {
         process.stdout.write(renderTable(await runUserQuery(db.conn, argv.sql), argv.format));
       } finally {
