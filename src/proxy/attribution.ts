@@ -97,6 +97,38 @@ function userId(value: unknown, source: string): string | null {
   return value;
 }
 
+/** `team` of `team:search`; null for a tag without a key (no ':' after the first character). */
+function tagKeyOf(tag: string): string | null {
+  const i = tag.indexOf(':');
+  return i > 0 ? tag.slice(0, i) : null;
+}
+
+/**
+ * A tag key the API key fixes (its tags include `app:red`) belongs to the key: a client tag of the
+ * same key with another value would split the request's `--by tag:app` spend away from the key's
+ * own app, so it is refused (docs/proxy.md, "Tag keys fixed by the API key").
+ */
+function checkFixedKeys(lists: readonly (readonly string[])[], sources: readonly string[], keyTags: readonly string[]): void {
+  let fixed: string[] | null = null;
+  for (const t of keyTags) {
+    const k = tagKeyOf(t);
+    if (k !== null) (fixed ??= []).push(k);
+  }
+  if (fixed === null) return;
+  lists.forEach((list, i) => {
+    for (const t of list) {
+      const k = tagKeyOf(t);
+      if (k === null || !fixed.includes(k) || keyTags.includes(t)) continue;
+      const owned = keyTags.filter((kt) => tagKeyOf(kt) === k);
+      throw new InvalidAttributionError(
+        `${sources[i]}: tag ${JSON.stringify(t)} conflicts with the API key's ${owned.map((o) => JSON.stringify(o)).join(', ')}: ` +
+          `the key fixes the tag key "${k}"`,
+        { param: sources[i]! },
+      );
+    }
+  });
+}
+
 /** Up to this many tags in all, duplicates are found by scanning the list (cheaper than a Set). */
 const SCAN_LIMIT = 32;
 
@@ -156,6 +188,9 @@ export function attribute(body: Record<string, unknown>, headers: Headers, key: 
   const hdrTags = headerTags(header(headers, 'x-litellm-tags'), 'x-litellm-tags');
   const aliasTags = headerTags(header(headers, 'x-tagspend-tags'), 'x-tagspend-tags');
 
+  if (key !== null && key.tags.length > 0) {
+    checkFixedKeys([bodyMetaTags, rootTags, hdrTags, aliasTags], ['metadata.tags', 'tags', 'x-litellm-tags', 'x-tagspend-tags'], key.tags);
+  }
   // Merge order: body metadata.tags, body tags, headers, the key's own; first occurrence wins.
   const tags = mergeTags([bodyMetaTags, rootTags, hdrTags, aliasTags, key?.tags ?? []]);
   if (tags.length > MAX_TAGS) {

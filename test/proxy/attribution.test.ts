@@ -78,3 +78,26 @@ test('metadata under secret-looking keys is redacted', () => {
   redactMetadata(m, ['key', 'secret', 'token', 'password']);
   assert.deepEqual(m, { api_key: '[REDACTED]', Session_Token: '[REDACTED]', db_password: '[REDACTED]', client_secret: '[REDACTED]', project: 'p' });
 });
+
+test('a tag key fixed by the API key cannot get another value from the client: 400 naming the tag and the source', () => {
+  for (const [body, headers, source] of [
+    [{ metadata: { tags: ['app:b'] } }, {}, 'metadata.tags'],
+    [{ tags: ['env:prod', 'app:b'] }, {}, 'tags'],
+    [{}, { 'x-litellm-tags': 'app:b' }, 'x-litellm-tags'],
+    [{}, { 'x-tagspend-tags': 'team:other' }, 'x-tagspend-tags'],
+  ] as const) {
+    assert.throws(
+      () => attribute({ ...body }, headers, key),
+      (err: unknown) =>
+        err instanceof InvalidAttributionError &&
+        err.param === source &&
+        /conflicts with the API key's "(app:a|team:platform)": the key fixes the tag key "(app|team)"/.test(err.message),
+      source,
+    );
+  }
+  // The same value, other tag keys and tags without a key are the client's to add.
+  const a = attribute({ metadata: { tags: ['app:a', 'tenant:acme', 'beta'] } }, { 'x-litellm-tags': 'env:prod' }, key);
+  assert.deepEqual(a.tags, ['app:a', 'tenant:acme', 'beta', 'env:prod', 'team:platform']);
+  // A key without tags fixes nothing.
+  assert.deepEqual(attribute({ tags: ['app:b', 'app:c'] }, {}, { tags: [], metadata: {} }).tags, ['app:b', 'app:c']);
+});
