@@ -160,15 +160,24 @@ describe('attribution over raw HTTP', () => {
   test('every source merges in order and the key tags cannot be dropped', async () => {
     const { res, json } = await post(
       '/v1/chat/completions',
-      chat({ metadata: { tags: ['app:web', 'tenant:acme'], spend_logs_metadata: { project: 'q4', from: 'body' } }, tags: ['env:staging', 'app:web'] }),
+      chat({ metadata: { tags: ['app:support-bot', 'tenant:acme'], spend_logs_metadata: { project: 'q4', from: 'body' } }, tags: ['stage:beta', 'app:support-bot'] }),
       { 'x-litellm-tags': 'team:sales, tenant:acme', 'x-tagspend-tags': 'feature:chat', 'x-litellm-spend-logs-metadata': '{"from":"header"}' },
     );
     assert.equal(res.status, 200, JSON.stringify(json));
     const rec = recordOf(res.headers.get('x-tagspend-request-id'));
-    assert.deepEqual(rec.tags, ['app:web', 'tenant:acme', 'env:staging', 'team:sales', 'feature:chat', 'app:support-bot', 'env:production']);
+    assert.deepEqual(rec.tags, ['app:support-bot', 'tenant:acme', 'stage:beta', 'team:sales', 'feature:chat', 'env:production']);
     assert.deepEqual(rec.metadata, { project: 'q4', from: 'header', cost_center: 'cc-42' });
     assert.equal((mock.lastRequest?.body as any)?.metadata, undefined, 'metadata.tags and spend_logs_metadata never reach the provider');
     assert.equal((mock.lastRequest?.body as any)?.tags, undefined);
+  });
+
+  test('a client tag that gives a key-fixed tag key another value is a 400 with one invalid_request record', async () => {
+    const { res, json } = await post('/v1/chat/completions', chat({ metadata: { tags: ['app:web'] } }));
+    assert.equal(res.status, 400);
+    assert.equal(json!.error.param, 'metadata.tags');
+    assert.match(json!.error.message, /"app:web" conflicts with the API key's "app:support-bot"/);
+    const rec = recordOf(res.headers.get('x-tagspend-request-id'));
+    assert.equal(rec.outcome, 'invalid_request');
   });
 
   test('end-user headers win over the body user', async () => {
