@@ -5,7 +5,8 @@
 --               values, a request has one value of a metadata field): requests without a value
 --               are the remainder, the period total minus the rows. Otherwise the rollup has
 --               its own NULL row (untagged, no user, ...).
---   $none       the label of the NULL row
+-- The NULL row keeps NULL labels: a real value may be any text, even '(untagged)', so only the
+-- renderers name it (src/report/render/labels.ts).
 WITH vals AS (
   SELECT value, detail, sum(COLUMNS(* EXCLUDE (dim, dim_key, value, detail, "day")))
   FROM report_source
@@ -21,6 +22,6 @@ rest AS (
   )
   HAVING $split
 )
-SELECT coalesce(value, $none) AS value, coalesce(detail, $none) AS detail, * EXCLUDE (value, detail)
+SELECT value, detail, * EXCLUDE (value, detail)
 FROM (SELECT * FROM vals UNION ALL BY NAME SELECT * FROM rest WHERE requests <> 0 OR spend_usd <> 0)
 ORDER BY spend_usd DESC, requests DESC, value, detail;

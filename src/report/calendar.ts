@@ -22,3 +22,16 @@ export function addDays(date: string, days: number): string {
 export function firstOfMonth(date: string): string {
   return `${date.slice(0, 8)}01`;
 }
+
+/** Whole days from `from` to `to` (negative when `to` is earlier). */
+export function daysBetween(from: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
+}
+
+/** Days in the month of `date`. */
+export function daysInMonth(date: string): number {
+  const d = new Date(`${firstOfMonth(date)}T00:00:00Z`);
+  d.setUTCMonth(d.getUTCMonth() + 1);
+  d.setUTCDate(0);
+  return d.getUTCDate();
+}

@@ -1,14 +1,14 @@
 // The allocation report: spend, requests and tokens of a period by one dimension, with each
-// row's share of the period's total spend. Read from the daily rollups, so it is as fresh as
-// the last rollup run; the notes say how to read the rows (multi-tag requests, splits).
+// row's share of the period's total spend and its spend in the period before (same length), so
+// every rendering can show the change. Read from the daily rollups, so it is as fresh as the
+// last rollup run; the notes say how to read the rows (multi-tag requests, splits). Rows without
+// a value (untagged, no user...) carry a null label: only renderers name them (render/labels.ts).
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { selectOne, selectRows, type Json } from '../db/rows.ts';
 import { sql } from '../db/sql.ts';
+import { addDays, daysBetween } from './calendar.ts';
 import { dimensionLabel, type Dimension } from './dimensions.ts';
-import { renderTable, toCsv, toMarkdown, trimDecimal, type Table } from './render/format.ts';
-import { renderReportHtml } from './render/html.ts';
-
-export type ReportFormat = 'csv' | 'json' | 'md' | 'html' | 'table';
+import { trimDecimal, type Table } from './render/format.ts';
 
 export interface ReportRequest {
   /** First and last day, inclusive, in the configured timezone. */
@@ -21,13 +21,21 @@ export interface Report {
   from: string;
   to: string;
   timezone: string;
+  /** The dimension as a file-name-safe label (`tag-team`). */
   by: string;
+  dimension: Dimension;
+  /** The table's label columns (`team`; `model`, `provider`); the rest are measures. */
+  labels: string[];
   table: Table;
   total: Record<string, Json>;
+  /** The period of the same length just before, for the change. */
+  previous: { from: string; to: string; total: Record<string, Json> };
   notes: string[];
 }
 
-const MEASURES = ['requests', 'errors', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'spend_usd', 'spend_share'];
+const MEASURES = ['requests', 'errors', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'spend_usd'];
+/** Computed per row after the measures: share of the total, and spend in the previous period. */
+const DERIVED = ['spend_share', 'previous_spend_usd'];
 
 interface DimensionQuery {
   /** report_source's dim and dim_key (sql/report/create_report_source.sql). */
@@ -37,24 +45,22 @@ interface DimensionQuery {
   split: boolean;
   /** Column names of the value and, for models, the provider. */
   labels: [string] | [string, string];
-  /** How the NULL value reads. */
-  none: string;
 }
 
 function query(by: Dimension): DimensionQuery {
   switch (by.kind) {
     case 'tag':
-      return { dim: 'tag', key: null, split: false, labels: ['tag'], none: '(untagged)' };
+      return { dim: 'tag', key: null, split: false, labels: ['tag'] };
     case 'tag_key':
-      return { dim: 'tag_key', key: by.key, split: true, labels: [by.key], none: '(untagged)' };
+      return { dim: 'tag_key', key: by.key, split: true, labels: [by.key] };
     case 'meta':
-      return { dim: 'meta', key: by.key, split: true, labels: [by.key], none: '(none)' };
+      return { dim: 'meta', key: by.key, split: true, labels: [by.key] };
     case 'user':
-      return { dim: 'user', key: null, split: false, labels: ['user'], none: '(no user)' };
+      return { dim: 'user', key: null, split: false, labels: ['user'] };
     case 'model':
-      return { dim: 'model', key: null, split: false, labels: ['model', 'provider'], none: '(unknown)' };
+      return { dim: 'model', key: null, split: false, labels: ['model', 'provider'] };
     case 'key':
-      return { dim: 'key', key: null, split: false, labels: ['key'], none: '(no key)' };
+      return { dim: 'key', key: null, split: false, labels: ['key'] };
   }
 }
 
@@ -83,75 +89,67 @@ function notesFor(by: Dimension, total: Record<string, Json>): string[] {
   }
   if (by.kind === 'tag_key') {
     notes.push(
-      `A request with several \`${by.key}:\` tags is split evenly between them (rounding remainders go to the first value), so the rows add up exactly to the total. (untagged) holds requests without a \`${by.key}:\` tag.`,
+      `A request with several \`${by.key}:\` tags is split evenly between them (rounding remainders go to the first value), so the rows add up exactly to the total. (untagged) holds requests without a \`${by.key}:\` tag (its value is null in JSON).`,
     );
   }
-  if (by.kind === 'meta') notes.push(`(none) holds requests without a \`${by.key}\` metadata field; the rows add up to the total.`);
+  if (by.kind === 'meta') notes.push(`(none) holds requests without a \`${by.key}\` metadata field (its value is null in JSON); the rows add up to the total.`);
   const unpriced = Number(total.unpriced ?? 0);
   if (unpriced > 0) notes.push(`${unpriced} request(s) have no known price and count as $0 until the re-price job prices them.`);
   return notes;
 }
 
+function cleanDecimals(row: Record<string, Json>): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const [k, v] of Object.entries(row)) out[k] = typeof v === 'string' ? trimDecimal(v) : v;
+  return out;
+}
+
+/** The row's identity across periods: its label values (null included). */
+function rowKey(row: Record<string, Json>, labels: readonly string[]): string {
+  return JSON.stringify(labels.map((l) => row[l] ?? null));
+}
+
 export async function buildReport(conn: DuckDBConnection, req: ReportRequest, timezone: string): Promise<Report> {
   const period = { from: req.from, to: req.to };
-  const total = (await selectOne(conn, sql('report/report_total'), period)) ?? {};
+  const length = daysBetween(req.from, req.to) + 1;
+  const before = { from: addDays(req.from, -length), to: addDays(req.from, -1) };
   const q = query(req.by);
   await conn.run(sql('report/create_report_source'));
-  const raw = await selectRows(conn, sql('report/by_dimension'), { ...period, dim: q.dim, key: q.key, split: q.split, none: q.none });
+  const rowsOf = (range: { from: string; to: string }) =>
+    selectRows(conn, sql('report/by_dimension'), { ...range, dim: q.dim, key: q.key, split: q.split });
+  const total = (await selectOne(conn, sql('report/report_total'), period)) ?? {};
+  const raw = await rowsOf(period);
+  const previousTotal = (await selectOne(conn, sql('report/report_total'), before)) ?? {};
+  const previousRaw = await rowsOf(before);
   const totalSpend = String(total.spend_usd ?? '0');
   // tag:<key> and meta:<key> rows are labelled by the key itself (a `team` column).
-  const labels = q.labels;
-  const rows = raw.map((r) => {
+  const labels: string[] = q.labels;
+  const labelled = (r: Record<string, Json>): Record<string, Json> => {
     const out: Record<string, Json> = {};
-    out[labels[0]] = r.value ?? null;
+    out[labels[0]!] = r.value ?? null;
     if (labels[1] !== undefined) out[labels[1]] = r.detail ?? null;
-    for (const m of MEASURES.slice(0, -1)) out[m] = typeof r[m] === 'string' ? trimDecimal(r[m] as string) : (r[m] ?? null);
+    return out;
+  };
+  const previousSpend = new Map<string, string>();
+  for (const r of previousRaw) previousSpend.set(rowKey(labelled(r), labels), String(r.spend_usd ?? '0'));
+  const rows = raw.map((r) => {
+    const out = labelled(r);
+    for (const m of MEASURES) out[m] = typeof r[m] === 'string' ? trimDecimal(r[m] as string) : (r[m] ?? null);
     out.spend_share = sharePercent(String(r.spend_usd ?? '0'), totalSpend);
+    out.previous_spend_usd = trimDecimal(previousSpend.get(rowKey(out, labels)) ?? '0');
     return out;
   });
-  const cleanTotal: Record<string, Json> = {};
-  for (const [k, v] of Object.entries(total)) cleanTotal[k] = typeof v === 'string' ? trimDecimal(v) : v;
   return {
     ...period,
     timezone,
     by: dimensionLabel(req.by),
-    table: { columns: [...labels, ...MEASURES], rows },
-    total: cleanTotal,
+    dimension: req.by,
+    labels,
+    table: { columns: [...labels, ...MEASURES, ...DERIVED], rows },
+    total: cleanDecimals(total),
+    previous: { ...before, total: cleanDecimals(previousTotal) },
     notes: notesFor(req.by, total),
   };
 }
 
-export function renderReport(report: Report, format: ReportFormat): string {
-  switch (format) {
-    case 'csv':
-      return toCsv(report.table);
-    case 'json':
-      return `${JSON.stringify(
-        { from: report.from, to: report.to, timezone: report.timezone, by: report.by, total: report.total, rows: report.table.rows, notes: report.notes },
-        null,
-        2,
-      )}\n`;
-    case 'md': {
-      const t = report.total;
-      return [
-        `# Spend by ${report.by}, ${report.from} to ${report.to} (${report.timezone})`,
-        '',
-        `Total: ${t.spend_usd ?? '0'} USD over ${t.requests ?? 0} requests and ${t.total_tokens ?? 0} tokens.`,
-        '',
-        toMarkdown(report.table).trimEnd(),
-        '',
-        ...report.notes.map((n) => `- ${n}`),
-        '',
-      ].join('\n');
-    }
-    case 'html':
-      return renderReportHtml(report);
-    case 'table':
-      return [
-        renderTable(report.table, 'table').trimEnd(),
-        `total: ${report.total.spend_usd ?? '0'} USD, ${report.total.requests ?? 0} requests, ${report.total.total_tokens ?? 0} tokens (${report.from} to ${report.to}, ${report.timezone})`,
-        ...report.notes.map((n) => `note: ${n}`),
-        '',
-      ].join('\n');
-  }
-}
+export { renderReport, type ReportFormat } from './render/report.ts';

@@ -104,7 +104,7 @@ describe('jobs, query and report commands', () => {
     const { code, stdout, stderr } = await tagspend(['report', '--by', 'tag:team', '--from', '2000-01-01', '--to', '2100-01-01', '--format', 'csv', ...common]).done;
     assert.equal(code, 0, stderr);
     const lines = stdout.trimEnd().split('\r\n');
-    assert.equal(lines[0], 'team,requests,errors,prompt_tokens,completion_tokens,total_tokens,spend_usd,spend_share');
+    assert.equal(lines[0], 'team,requests,errors,prompt_tokens,completion_tokens,total_tokens,spend_usd,spend_share,previous_spend_usd');
     const requests = lines.slice(1).reduce((s, l) => s + Number(l.split(',')[1]), 0);
     assert.equal(Math.round(requests * 1e6), 400e6);
   });

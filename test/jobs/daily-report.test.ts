@@ -31,7 +31,12 @@ describe('daily report job', () => {
     const berlinDay = records.filter((r) => new Date(r.ts).toLocaleDateString('en-CA', { timeZone: 'Europe/Berlin' }) === '2026-11-09');
     assert.equal(json.total.requests, String(berlinDay.length));
     assert.equal(json.timezone, 'Europe/Berlin');
-    assert.match(await readFile(join(dir, 'spend-by-model.md'), 'utf8'), /^# Spend by model, 2026-11-09 to 2026-11-09 \(Europe\/Berlin\)/);
-    assert.match(await readFile(join(dir, 'spend-by-model.html'), 'utf8'), /<h1>Spend by model, 2026-11-09 to 2026-11-09 \(Europe\/Berlin\)<\/h1>/);
+    assert.match(await readFile(join(dir, 'spend-by-model.md'), 'utf8'), /^# Spend by model, 2026-11-09 \(Europe\/Berlin\)/);
+    const html = await readFile(join(dir, 'spend-by-model.html'), 'utf8');
+    assert.match(html, /<h1>Spend by model, 2026-11-09 \(Europe\/Berlin\)<\/h1>/);
+    // The emailed page tells the story at a glance: a chart (static SVG, no script) and the change.
+    assert.match(html, /<svg [^>]*class="chart"[\s\S]*<rect class="bar"/);
+    assert.match(html, /<th class="num">Previous period<\/th><th class="num">Change<\/th>/);
+    assert.doesNotMatch(html, /<script/);
   });
 });

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { parseDimension } from '../../src/report/dimensions.ts';
 import { runIngest } from '../../jobs/steps/ingest.ts';
 import { buildReport, renderReport, sharePercent, type Report } from '../../src/report/query.ts';
+import { sentinelText } from '../../src/report/render/labels.ts';
 import { applyTimezone, runRollup } from '../../jobs/steps/rollup.ts';
 import type { SpendRecord } from '../../src/spend/record.ts';
 import { makeRecords, putRecordObjects } from '../helpers/spend-fixtures.ts';
@@ -36,8 +37,11 @@ describe('report', () => {
   after(async () => h?.cleanup());
 
   const totalUnits = (rs: readonly SpendRecord[]): bigint => rs.reduce((s, r) => s + usdUnits(r.cost_usd), 0n);
+  // Rows without a value carry a null label; compare them under their sentinel word.
+  const labelOf = (report: Report, r: Record<string, unknown>, label: string): string =>
+    r[label] === null ? sentinelText(report.dimension) : String(r[label]);
   const spendByLabel = (report: Report, label: string): Map<string, bigint> =>
-    new Map(report.table.rows.map((r) => [String(r[label]), decimalUnits(r.spend_usd)]));
+    new Map(report.table.rows.map((r) => [labelOf(report, r, label), decimalUnits(r.spend_usd)]));
 
   test('by tag key: one row per value plus (untagged), adding up exactly to total spend', () => {
     const report = reports.get('tag:team')!;
@@ -81,7 +85,7 @@ describe('report', () => {
       const expected = groupBy(records, (r) => [of(r)]);
       const rows = spendByLabel(report, label);
       assert.deepEqual(rows, new Map([...expected].map(([k, m]) => [k, m.spend] as const)), by);
-      const requests = new Map(report.table.rows.map((r) => [String(r[label]), Number(r.requests)]));
+      const requests = new Map(report.table.rows.map((r) => [labelOf(report, r, label), Number(r.requests)]));
       for (const [k, m] of expected) assert.equal(requests.get(k), m.requests, `${by} ${k}`);
     }
   });
@@ -96,25 +100,42 @@ describe('report', () => {
   test('renders csv, json and markdown with the same rows', () => {
     const report = reports.get('tag:team')!;
     const csv = renderReport(report, 'csv').trimEnd().split('\r\n');
-    assert.equal(csv[0], 'team,requests,errors,prompt_tokens,completion_tokens,total_tokens,spend_usd,spend_share');
+    assert.equal(csv[0], 'team,requests,errors,prompt_tokens,completion_tokens,total_tokens,spend_usd,spend_share,previous_spend_usd');
     assert.equal(csv.length, report.table.rows.length + 1);
+    // CSV keeps the exact decimal, JSON too; the row without a team is null in JSON, (untagged) in CSV.
+    const first = report.table.rows[0]!;
+    assert.ok(csv[1]!.includes(`,${String(first.spend_usd)},`));
+    assert.ok(csv.some((l) => l.startsWith('(untagged),')));
     const json = JSON.parse(renderReport(report, 'json'));
     assert.deepEqual(json.rows, report.table.rows);
     assert.equal(json.total.spend_usd, report.total.spend_usd);
+    assert.ok(json.rows.some((r: Record<string, unknown>) => r.team === null));
+    assert.deepEqual(json.previous, { from: '2026-10-02', to: '2026-10-31', total: report.previous.total });
     const md = renderReport(report, 'md');
-    assert.match(md, /^# Spend by tag-team, 2026-11-01 to 2026-11-30 \(UTC\)/);
-    assert.match(md, /\| team \| requests \|/);
+    assert.match(md, /^# Spend by team, 2026-11-01 to 2026-11-30 \(UTC\)/);
+    assert.match(md, /\| Team \| Requests \| Errors \| Prompt tokens \| Completion tokens \| Total tokens \| Spend \| Share \| Previous period \| Change \|/);
+    assert.match(md, /\| _\(untagged\)_ \|/);
+    assert.match(md, /^Total \$\d[\d,]*\.\d\d over 2,500 requests/m);
     assert.match(md, /- A request with several `team:` tags is split evenly/);
   });
 
-  test('renders a self-contained html page with every row, the total and the notes', () => {
+  test('renders a self-contained html page for a finance reader: title naming the dimension, human labels, dollars and cents, a chart', () => {
     const report = reports.get('tag:team')!;
     const html = renderReport(report, 'html');
     assert.match(html, /^<!DOCTYPE html>/);
-    assert.match(html, /<title>Spend by tag-team, 2026-11-01 to 2026-11-30 \(UTC\)<\/title>/);
+    assert.match(html, /<title>Spend by team, 2026-11-01 to 2026-11-30 \(UTC\)<\/title>/);
     assert.equal(html.match(/<tbody>[\s\S]*<\/tbody>/)![0].match(/<tr>/g)!.length, report.table.rows.length);
-    for (const row of report.table.rows) assert.ok(html.includes(`<td>${String(row.team)}</td>`), String(row.team));
-    assert.ok(html.includes(`${String(report.total.spend_usd)} USD`));
+    for (const row of report.table.rows) {
+      assert.ok(html.includes(row.team === null ? '<td><em class="none">(untagged)</em></td>' : `<td>${String(row.team)}</td>`), String(row.team));
+    }
+    assert.match(html, /<th>Team<\/th><th class="num">Requests<\/th>/);
+    assert.doesNotMatch(html, /prompt_tokens|spend_usd|spend_share/, 'no raw column names');
+    const cents = `$${Number(report.total.spend_usd).toFixed(2)}`;
+    assert.ok(html.includes(`Total <strong>${cents}</strong>`), cents);
+    assert.doesNotMatch(html.replace(/<svg[\s\S]*?<\/svg>/g, ''), /\d\.\d{3,}/, 'no money with more than cents outside the chart geometry');
+    assert.match(html, /<svg [^>]*class="chart"/);
+    assert.equal(html.match(/<rect class="bar"/g)!.length, report.table.rows.length);
+    assert.match(html, /previous period \(2026-10-02 to 2026-10-31\)/);
     assert.match(html, /<li>A request with several <code>team:<\/code> tags is split evenly/);
     assert.doesNotMatch(html, /<script|src=|href=/, 'nothing runs or is fetched');
   });
@@ -127,7 +148,8 @@ describe('report', () => {
     };
     const html = renderReport(report, 'html');
     assert.ok(!html.includes('<script>'));
-    assert.ok(html.includes('&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#38;&#39;'));
+    assert.ok(html.includes('<td>&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#38;&#39;</td>'));
+    assert.ok(html.includes('<text x="192" y="21" text-anchor="end" fill="#222">&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#38;&#39;</text>'), 'the chart label too');
     assert.match(html, /<td class="num share"><span class="bar" style="width:100.00%"><\/span>100.00%<\/td>/);
   });
 

@@ -1,7 +1,10 @@
 // Rendering rows of query results and reports: an aligned text table, CSV (RFC 4180), JSON
 // and a Markdown table. Values arrive JSON-safe from DuckDB (BIGINT and DECIMAL as exact
-// strings); lists and maps are shown as JSON.
+// strings); lists and maps are shown as JSON. Every cell goes through its format's escaping
+// (render/escape.ts): values come from API clients.
 import type { Json } from '../../db/rows.ts';
+import { csvField, markdownText, terminalText } from './escape.ts';
+import { SENTINEL_TEXTS } from './labels.ts';
 
 export type TableFormat = 'table' | 'csv' | 'json' | 'md';
 export const TABLE_FORMATS: readonly TableFormat[] = ['table', 'csv', 'json', 'md'];
@@ -22,13 +25,26 @@ export function cellText(value: Json | undefined): string {
   return JSON.stringify(value);
 }
 
-function csvField(text: string): string {
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+export interface CsvOptions {
+  /**
+   * Columns whose null means "no value" and is written as this word (`(untagged)`); a real
+   * value that reads as any such word is written as a literal ('(untagged)) so the two differ.
+   */
+  sentinels?: Readonly<Record<string, string>>;
 }
 
-export function toCsv(t: Table): string {
-  const lines = [t.columns.map(csvField).join(',')];
-  for (const row of t.rows) lines.push(t.columns.map((c) => csvField(cellText(row[c]))).join(','));
+export function toCsv(t: Table, options: CsvOptions = {}): string {
+  const sentinels = options.sentinels ?? {};
+  const cell = (row: Record<string, Json>, c: string): string => {
+    const value = row[c];
+    const word = Object.hasOwn(sentinels, c) ? sentinels[c] : undefined;
+    if (word === undefined) return csvField(cellText(value));
+    if (value === null || value === undefined) return word;
+    const text = cellText(value);
+    return csvField(text, { literal: SENTINEL_TEXTS.has(text) });
+  };
+  const lines = [t.columns.map((c) => csvField(c)).join(',')];
+  for (const row of t.rows) lines.push(t.columns.map((c) => cell(row, c)).join(','));
   return `${lines.join('\r\n')}\r\n`;
 }
 
@@ -48,28 +64,32 @@ export function numericColumns(t: Table): boolean[] {
   }));
 }
 
-function mdCell(text: string): string {
-  return text.replaceAll('|', '\\|').replace(/\r?\n/g, ' ');
-}
-
-export function toMarkdown(t: Table): string {
-  const cells = t.rows.map((row) => t.columns.map((c) => mdCell(cellText(row[c]))));
-  const right = numericColumns(t);
+/** A Markdown table of already-safe cell texts (see markdownText), numeric columns right-aligned. */
+export function markdownGrid(header: readonly string[], rows: readonly (readonly string[])[], right: readonly boolean[]): string {
   const lines = [
-    `| ${t.columns.map(mdCell).join(' | ')} |`,
+    `| ${header.join(' | ')} |`,
     `| ${right.map((r) => (r ? '---:' : '---')).join(' | ')} |`,
-    ...cells.map((r) => `| ${r.join(' | ')} |`),
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
   ];
   return `${lines.join('\n')}\n`;
 }
 
-export function toTextTable(t: Table): string {
-  const cells = t.rows.map((row) => t.columns.map((c) => cellText(row[c]).replace(/\r?\n/g, ' ')));
-  const widths = t.columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
-  const right = numericColumns(t);
+export function toMarkdown(t: Table): string {
+  const cells = t.rows.map((row) => t.columns.map((c) => markdownText(cellText(row[c]))));
+  return markdownGrid(t.columns.map(markdownText), cells, numericColumns(t));
+}
+
+/** An aligned text table of already-safe cell texts (see terminalText). */
+export function textGrid(header: readonly string[], rows: readonly (readonly string[])[], right: readonly boolean[]): string[] {
+  const widths = header.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: readonly string[]): string =>
     r.map((v, i) => (right[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd();
-  const lines = [fmt(t.columns), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(fmt)];
+  return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)];
+}
+
+export function toTextTable(t: Table): string {
+  const cells = t.rows.map((row) => t.columns.map((c) => terminalText(cellText(row[c]))));
+  const lines = textGrid(t.columns.map(terminalText), cells, numericColumns(t));
   lines.push(`(${t.rows.length} row${t.rows.length === 1 ? '' : 's'})`);
   return `${lines.join('\n')}\n`;
 }
