@@ -24,6 +24,8 @@ export interface ResolvedKey {
   metadata: Readonly<Record<string, string>>;
   allowedModels: readonly string[] | null;
   requiredTagPrefixes: readonly string[];
+  /** May read spend (`tagspend serve`), not call models or change tags. */
+  viewer: boolean;
 }
 
 /** The validated config plus everything derived from it at start (secrets read from env, presets applied). */
@@ -255,6 +257,7 @@ function resolveConfig(config: Config, env: NodeJS.ProcessEnv, cwd: string): Res
         metadata: k.metadata,
         allowedModels: k.allowed_models ?? null,
         requiredTagPrefixes: k.required_tag_prefixes,
+        viewer: k.viewer,
       });
     }
   });

@@ -24,6 +24,8 @@ const keySchema = z.strictObject({
   metadata: z.record(z.string(), z.string()).default({}),
   allowed_models: z.array(z.string().min(1)).optional(),
   required_tag_prefixes: z.array(z.string().min(1)).default([]),
+  /** A read-only key: it may read spend (`tagspend serve`), not call models or change tags. */
+  viewer: z.boolean().default(false),
 });
 
 export const configSchema = z.strictObject({
@@ -101,6 +103,34 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** YAML or JSON file of per-model prices that override or extend the bundled table. */
       overrides_file: z.string().optional(),
+    })
+    .prefault({}),
+
+  /** Prometheus metrics of the proxy (`GET /metrics`). */
+  metrics: z
+    .strictObject({
+      /**
+       * Tag keys whose values label tagspend_spend_usd_total and tagspend_requests_total
+       * (`team` gives a `tag_team` label), so Grafana charts live spend by team between job runs.
+       */
+      tag_keys: z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-" (up to 64)')).max(5).default([]),
+      /** Distinct combinations of those tag values kept as series; later ones count under `other`. */
+      max_tag_series: z.number().int().min(1).max(10_000).default(200),
+    })
+    .prefault({}),
+
+  /** `tagspend serve`: the dashboard and spend API over the read-only snapshot (docs/serve.md). */
+  serve: z
+    .strictObject({
+      /** Loopback by default: spend figures are not for the whole network unless you say so. */
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(4100),
+      /** DuckDB connections on the snapshot: queries that can run at once. */
+      connections: z.number().int().min(1).max(32).default(4),
+      /** How long a dashboard sign-in lasts. */
+      session_hours: z.number().positive().max(24 * 30).default(12),
+      /** Tag key the overview charts first (default: the key with the most spend). */
+      default_tag_key: z.string().min(1).optional(),
     })
     .prefault({}),
 

@@ -48,6 +48,11 @@ export function presentedKey(headers: Headers): string | null {
   return null;
 }
 
+/** Model endpoints take any key but a viewer key, which may only read spend. */
+export function refuseViewer(p: Principal): void {
+  if (p.key?.viewer) throw new PermissionError(`Key "${p.key.alias}" is a viewer key: it may read spend (tagspend serve), not call models`);
+}
+
 export class KeyRing {
   private readonly byDigest = new Map<string, { digest: string; principal: Principal }>();
   private readonly masterDigest: string | null;
@@ -83,6 +88,13 @@ export class KeyRing {
   authenticateAdmin(headers: Headers): Principal {
     const p = this.authenticate(headers);
     if (p.kind === 'key') throw new PermissionError('This endpoint needs the master key');
+    return p;
+  }
+
+  /** Spend reading (`tagspend serve`): the master key or a `viewer: true` key. */
+  authenticateViewer(headers: Headers): Principal {
+    const p = this.authenticate(headers);
+    if (p.kind === 'key' && !p.key?.viewer) throw new PermissionError(`Key "${p.alias}" may call models but not read spend: use the master key or a key with viewer: true`);
     return p;
   }
 }

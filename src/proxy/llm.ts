@@ -11,7 +11,7 @@ import { upstreamError } from '../providers/errors.ts';
 import type { PriceTable } from '../spend/pricing.ts';
 import type { SpendWriter } from '../spool/writer.ts';
 import { attribute, redactMetadata } from './attribution.ts';
-import type { KeyRing } from './auth.ts';
+import { refuseViewer, type KeyRing } from './auth.ts';
 import { readBody, sendError } from './http.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { BudgetGate } from '../budget/gate.ts';
@@ -120,6 +120,7 @@ export function createLlmHandler(deps: LlmDeps) {
     });
     try {
       d.principal = deps.keyring.authenticate(req.headers);
+      refuseViewer(d.principal); // recorded under its own alias, as a 403
       const raw = await readBody(req, deps.maxBodyBytes);
       const body = parseBody(raw);
       if (typeof body.model === 'string') d.model = body.model;

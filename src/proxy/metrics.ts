@@ -10,7 +10,48 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 6
 interface RequestSeries {
   endpoint: string;
   outcome: string;
+  /** Label values of `metrics.tag_keys`, in order ('' = the request has no such tag). */
+  tags: readonly string[];
   count: number;
+}
+
+interface SpendSeries {
+  tags: readonly string[];
+  usd: number;
+}
+
+export interface TagMetricsOptions {
+  /** `metrics.tag_keys`: each becomes a `tag_<key>` label. */
+  tagKeys?: readonly string[];
+  /** `metrics.max_tag_series`: distinct value combinations kept; later ones count as `other`. */
+  maxTagSeries?: number;
+}
+
+/** `team` -> `tag_team`; `cost-center` -> `tag_cost_center` (Prometheus label names). */
+export function tagLabelName(key: string): string {
+  return `tag_${key.replace(/[^A-Za-z0-9_]/g, '_')}`;
+}
+
+const OTHER = 'other';
+const SEP = '\u0000';
+
+/**
+ * The value combinations a record counts under, each with its weight: one value per tag key, a
+ * key with several values split evenly between them (as reports split), '' for a key the
+ * request does not carry. Usually one combination of weight 1.
+ */
+export function tagCombinations(tags: readonly string[], keys: readonly string[]): { values: string[]; weight: number }[] {
+  let combos: { values: string[]; weight: number }[] = [{ values: [], weight: 1 }];
+  for (const key of keys) {
+    const prefix = `${key}:`;
+    const found: string[] = [];
+    for (const t of tags) if (t.startsWith(prefix) && !found.includes(t.slice(prefix.length))) found.push(t.slice(prefix.length));
+    if (found.length === 0) found.push('');
+    const next: { values: string[]; weight: number }[] = [];
+    for (const c of combos) for (const v of found) next.push({ values: [...c.values, v], weight: c.weight / found.length });
+    combos = next;
+  }
+  return combos;
 }
 
 interface LatencySeries {
@@ -29,27 +70,51 @@ export class ProxyMetrics {
   readonly spoolOldestAgeSeconds: Gauge;
   readonly shipFailures: Counter;
   readonly segmentsShipped: Counter;
-  /** By endpoint, then outcome. */
+  /** By endpoint, then outcome, then tag value combination. */
   private readonly requestSeries = new Map<string, Map<string, RequestSeries>>();
+  private readonly spendSeries = new Map<string, SpendSeries>();
+  private readonly tagKeys: readonly string[];
+  private readonly maxTagSeries: number;
+  /** Tag value combinations that have their own series; the rest count as `other`. */
+  private readonly knownCombos = new Set<string>();
   private readonly latencySeries = new Map<string, LatencySeries>();
   private readonly costByProvider = new Map<string, number>();
   private promptTokens = 0;
   private completionTokens = 0;
   private records = 0;
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  constructor(options: { defaultMetrics?: boolean } & TagMetricsOptions = {}) {
     const registers = [this.registry];
     const self = this;
+    this.tagKeys = options.tagKeys ?? [];
+    this.maxTagSeries = options.maxTagSeries ?? 200;
+    const tagLabels = this.tagKeys.map(tagLabelName);
+    const withTags = (base: Record<string, string>, values: readonly string[]): Record<string, string> => {
+      const labels = { ...base };
+      tagLabels.forEach((l, i) => (labels[l] = values[i]!));
+      return labels;
+    };
     new Counter({
       name: 'tagspend_requests_total',
-      help: 'API requests handled, by endpoint and outcome',
-      labelNames: ['endpoint', 'outcome'],
+      help: `API requests handled, by endpoint and outcome${tagLabels.length ? ` and ${tagLabels.join(', ')}` : ''}`,
+      labelNames: ['endpoint', 'outcome', ...tagLabels],
       registers,
       collect() {
         this.reset();
         for (const byOutcome of self.requestSeries.values()) {
-          for (const s of byOutcome.values()) this.inc({ endpoint: s.endpoint, outcome: s.outcome }, s.count);
+          for (const s of byOutcome.values()) this.inc(withTags({ endpoint: s.endpoint, outcome: s.outcome }, s.tags), s.count);
         }
+      },
+    });
+    new Counter({
+      name: 'tagspend_spend_usd_total',
+      help: `Priced spend logged by this proxy, in USD${tagLabels.length ? `, by ${tagLabels.join(', ')} (a request with several values of a key is split evenly)` : ''}`,
+      labelNames: tagLabels,
+      registers,
+      collect() {
+        this.reset();
+        if (self.spendSeries.size === 0) this.inc(withTags({}, self.tagKeys.map(() => '')), 0);
+        for (const s of self.spendSeries.values()) this.inc(withTags({}, s.tags), s.usd);
       },
     });
     this.registry.registerMetric(this.latencyMetric());
@@ -111,14 +176,38 @@ export class ProxyMetrics {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tagspend_' });
   }
 
+  /** The series key of a value combination: its own, or `other` once the cap is reached. */
+  private comboKey(values: string[]): { key: string; values: string[] } {
+    const key = values.join(SEP);
+    if (this.knownCombos.has(key)) return { key, values };
+    if (this.knownCombos.size < this.maxTagSeries) {
+      this.knownCombos.add(key);
+      return { key, values };
+    }
+    const other = values.map(() => OTHER);
+    return { key: other.join(SEP), values: other };
+  }
+
   /** Counts one handled request from its spend record. */
   observeRequest(rec: SpendRecord): void {
     this.records += 1;
     let byOutcome = this.requestSeries.get(rec.endpoint);
     if (!byOutcome) this.requestSeries.set(rec.endpoint, (byOutcome = new Map()));
-    const req = byOutcome.get(rec.outcome);
-    if (req) req.count += 1;
-    else byOutcome.set(rec.outcome, { endpoint: rec.endpoint, outcome: rec.outcome, count: 1 });
+    if (this.tagKeys.length === 0) {
+      const req = byOutcome.get(rec.outcome);
+      if (req) req.count += 1;
+      else byOutcome.set(rec.outcome, { endpoint: rec.endpoint, outcome: rec.outcome, tags: [], count: 1 });
+      if (rec.cost_usd) this.addSpend('', [], rec.cost_usd);
+    } else {
+      for (const c of tagCombinations(rec.tags, this.tagKeys)) {
+        const { key, values } = this.comboKey(c.values);
+        const id = `${rec.outcome}${SEP}${key}`;
+        const req = byOutcome.get(id);
+        if (req) req.count += c.weight;
+        else byOutcome.set(id, { endpoint: rec.endpoint, outcome: rec.outcome, tags: values, count: c.weight });
+        if (rec.cost_usd) this.addSpend(key, values, rec.cost_usd * c.weight);
+      }
+    }
     let lat = this.latencySeries.get(rec.endpoint);
     if (!lat) {
       lat = { endpoint: rec.endpoint, buckets: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0), sum: 0, count: 0 };
@@ -136,6 +225,12 @@ export class ProxyMetrics {
     }
     this.promptTokens += rec.prompt_tokens;
     this.completionTokens += rec.completion_tokens;
+  }
+
+  private addSpend(key: string, values: readonly string[], usd: number): void {
+    const s = this.spendSeries.get(key);
+    if (s) s.usd += usd;
+    else this.spendSeries.set(key, { tags: values, usd });
   }
 
   private latencyMetric(): Metric {

@@ -80,7 +80,11 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
     logger: log,
   });
   if (options.onSegment) writer.on('segment', options.onSegment);
-  const metrics = new ProxyMetrics({ defaultMetrics: options.defaultMetrics ?? false });
+  const metrics = new ProxyMetrics({
+    defaultMetrics: options.defaultMetrics ?? false,
+    tagKeys: config.metrics.tag_keys,
+    maxTagSeries: config.metrics.max_tag_series,
+  });
   const shipping = options.ship === false ? null : startShipping(resolved, spoolDir, writer, metrics, options);
   const keyring = new KeyRing(resolved.keys, resolved.masterKey);
   const router = new Router(resolved);
