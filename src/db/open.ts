@@ -15,7 +15,12 @@ export interface Db {
   readonly path: string;
   readonly conn: DuckDBConnection;
   readonly readOnly: boolean;
-  /** Closes the connection and the instance; safe to call twice. */
+  /**
+   * Another connection on the same database, set up like `conn` (session settings and any
+   * sandbox); closed by close(). For readers that run queries side by side (`tagspend serve`).
+   */
+  connect(): Promise<DuckDBConnection>;
+  /** Closes the connections and the instance; safe to call twice. */
   close(): void;
 }
 
@@ -44,14 +49,23 @@ function holderOf(err: unknown): string {
 
 function wrap(path: string, instance: DuckDBInstance, conn: DuckDBConnection, readOnly: boolean): Db {
   let closed = false;
+  const extra: DuckDBConnection[] = [];
   return {
     path,
     conn,
     readOnly,
+    async connect() {
+      if (closed) throw new Error(`${path} is closed`);
+      const c = await instance.connect();
+      extra.push(c);
+      await c.run(sql('db/configure_session'));
+      return c;
+    },
     close() {
       if (closed) return;
       closed = true;
       try {
+        for (const c of extra) c.closeSync();
         conn.closeSync();
       } finally {
         instance.closeSync();

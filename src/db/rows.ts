@@ -1,12 +1,15 @@
 // Reading results as plain JSON-safe rows. DuckDB hands BIGINT, HUGEINT and DECIMAL back as
 // strings here (exact); callers convert the counts they know to be small with `count`.
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type Params = Record<string, DuckDBValue>;
 
-export async function selectRows(conn: DuckDBConnection, text: string, params?: Params): Promise<Record<string, Json>[]> {
-  const reader = await conn.runAndReadAll(text, params);
+/** Types of parameters DuckDB cannot infer from the value (an empty list, say). */
+export type ParamTypes = Record<string, DuckDBType>;
+
+export async function selectRows(conn: DuckDBConnection, text: string, params?: Params, types?: ParamTypes): Promise<Record<string, Json>[]> {
+  const reader = await conn.runAndReadAll(text, params, types);
   return reader.getRowObjectsJson() as Record<string, Json>[];
 }
 

@@ -31,6 +31,8 @@ export interface Report {
   /** The period of the same length just before, for the change. */
   previous: { from: string; to: string; total: Record<string, Json> };
   notes: string[];
+  /** A drill-down's scope in words (`team search`); absent for a whole report. */
+  scope?: string;
 }
 
 const MEASURES = ['requests', 'errors', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'spend_usd'];

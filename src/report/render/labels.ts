@@ -47,9 +47,9 @@ export function dimensionName(d: Dimension): string {
   }
 }
 
-export function reportTitle(d: Dimension, from: string, to: string, timezone: string): string {
+export function reportTitle(d: Dimension, from: string, to: string, timezone: string, scope?: string): string {
   const period = from === to ? from : `${from} to ${to}`;
-  return `Spend by ${dimensionName(d)}, ${period} (${timezone})`;
+  return `Spend by ${dimensionName(d)}${scope ? ` in ${scope}` : ''}, ${period} (${timezone})`;
 }
 
 /**

@@ -71,7 +71,7 @@ export function reportView(report: Report): ReportView {
     return { text: measureText(m, t[m] ?? '0') };
   };
   return {
-    title: reportTitle(report.dimension, report.from, report.to, report.timezone),
+    title: reportTitle(report.dimension, report.from, report.to, report.timezone, report.scope),
     columns,
     rows,
     total: [...report.labels.map((_, i): ViewCell => ({ text: i === 0 ? 'Total' : '' })), ...measures.map(totalCell)],

@@ -1,0 +1,246 @@
+// Drill-down: a report of one dimension inside a row of another (a team -> its apps -> their
+// users). The daily rollups have no cross dimensions, so this reads spend_logs, grouped by day
+// and tag list exactly as the rollups group them, and applies the reports' split rule in exact
+// integer units: a request with several values of a tag key gives each value an even share, the
+// remainder units going to the values first in sort order. Drilling from one tag key into
+// another therefore gives the same figures as the rollups; into users, models, keys or metadata
+// the rows add up exactly to the drilled row's total.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { LIST, VARCHAR, listValue } from '@duckdb/node-api';
+import { selectRows, type Json } from '../db/rows.ts';
+import { sql } from '../db/sql.ts';
+import { InvalidRequestError } from '../errors.ts';
+import { addDays, daysBetween } from './calendar.ts';
+import { dimensionLabel, type Dimension } from './dimensions.ts';
+import { buildReport, sharePercent, type Report, type ReportRequest } from './query.ts';
+
+/** One step of a drill-down: the rows whose `dimension` has this (real) value. */
+export interface DrillFilter {
+  dimension: Dimension;
+  value: string;
+}
+
+const REQUEST_UNITS = 1_000_000n; // requests are split in millionths, as in rollup_daily_tag_key
+const SPEND_UNITS = 10_000_000_000n; // USD in 1e-10, the precision of cost_usd
+
+interface Units {
+  requests: bigint;
+  errors: bigint;
+  prompt_tokens: bigint;
+  completion_tokens: bigint;
+  total_tokens: bigint;
+  spend: bigint;
+}
+
+const zero = (): Units => ({ requests: 0n, errors: 0n, prompt_tokens: 0n, completion_tokens: 0n, total_tokens: 0n, spend: 0n });
+
+/** The i-th (1-based) of n even shares of `units`; the first `units mod n` shares get one more. */
+export function splitUnits(units: bigint, n: number, i: number): bigint {
+  const N = BigInt(n);
+  const abs = units < 0n ? -units : units;
+  const share = abs / N + (BigInt(i) <= abs % N ? 1n : 0n);
+  return units < 0n ? -share : share;
+}
+
+function splitAll(u: Units, n: number, i: number): Units {
+  return {
+    requests: splitUnits(u.requests, n, i),
+    errors: splitUnits(u.errors, n, i),
+    prompt_tokens: splitUnits(u.prompt_tokens, n, i),
+    completion_tokens: splitUnits(u.completion_tokens, n, i),
+    total_tokens: splitUnits(u.total_tokens, n, i),
+    spend: splitUnits(u.spend, n, i),
+  };
+}
+
+function add(into: Units, u: Units): void {
+  into.requests += u.requests;
+  into.errors += u.errors;
+  into.prompt_tokens += u.prompt_tokens;
+  into.completion_tokens += u.completion_tokens;
+  into.total_tokens += u.total_tokens;
+  into.spend += u.spend;
+}
+
+/** `123456n`, 6 -> `"0.123456"`, trailing zeros dropped. */
+function decimalText(units: bigint, scale: bigint, places: number): string {
+  const negative = units < 0n;
+  const abs = negative ? -units : units;
+  const frac = (abs % scale).toString().padStart(places, '0').replace(/0+$/, '');
+  return `${negative ? '-' : ''}${abs / scale}${frac ? `.${frac}` : ''}`;
+}
+
+/** Sorted distinct values of `key` in a tag list (`team:a` -> `a`, split at the first ':'). */
+export function tagValuesOf(tags: readonly string[], key: string): string[] {
+  const prefix = `${key}:`;
+  const values = new Set<string>();
+  for (const t of tags) if (t.startsWith(prefix)) values.add(t.slice(prefix.length));
+  return [...values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function describe(f: DrillFilter): string {
+  switch (f.dimension.kind) {
+    case 'tag':
+      return `tag ${f.value}`;
+    case 'tag_key':
+      return `${f.dimension.key} ${f.value}`;
+    case 'meta':
+      return `${f.dimension.key} ${f.value}`;
+    case 'user':
+      return `user ${f.value}`;
+    case 'model':
+      return `model ${f.value}`;
+    case 'key':
+      return `key ${f.value}`;
+  }
+}
+
+interface FilterParams {
+  require: string[];
+  user: string | null;
+  key: string | null;
+  model: string | null;
+  meta_key: string | null;
+  meta_value: string | null;
+}
+
+/** The SQL filter parameters: tags every row must carry, and equality filters. */
+function filterParams(filters: readonly DrillFilter[]): FilterParams {
+  const p: FilterParams = { require: [], user: null, key: null, model: null, meta_key: null, meta_value: null };
+  const once = (name: 'user' | 'key' | 'model' | 'meta_key', value: string): void => {
+    if (p[name] !== null) throw new InvalidRequestError(`only one ${name === 'meta_key' ? 'metadata' : name} filter is possible`, { param: 'f' });
+    p[name] = value;
+  };
+  for (const f of filters) {
+    const d = f.dimension;
+    if (d.kind === 'tag') p.require.push(f.value);
+    else if (d.kind === 'tag_key') p.require.push(`${d.key}:${f.value}`);
+    else if (d.kind === 'meta') {
+      once('meta_key', d.key);
+      p.meta_value = f.value;
+    } else once(d.kind, f.value);
+  }
+  return p;
+}
+
+interface Drilled {
+  rows: Map<string, { labels: (string | null)[]; units: Units }>;
+  total: Units;
+  unpriced: bigint;
+}
+
+async function drillPeriod(conn: DuckDBConnection, from: string, to: string, by: Dimension, filters: readonly DrillFilter[]): Promise<Drilled> {
+  const p = filterParams(filters);
+  const child = by.kind === 'user' || by.kind === 'key' || by.kind === 'model' || by.kind === 'meta' ? by.kind : null;
+  const groups = await selectRows(
+    conn,
+    sql('serve/drill_groups'),
+    {
+      from,
+      to,
+      require: listValue(p.require),
+      user: p.user,
+      key: p.key,
+      model: p.model,
+      meta_key: p.meta_key,
+      meta_value: p.meta_value,
+      child,
+      child_meta: by.kind === 'meta' ? by.key : null,
+    },
+    { require: LIST(VARCHAR) },
+  );
+  const splits = filters.filter((f) => f.dimension.kind === 'tag_key') as (DrillFilter & { dimension: { kind: 'tag_key'; key: string } })[];
+  const out: Drilled = { rows: new Map(), total: zero(), unpriced: 0n };
+  const put = (labels: (string | null)[], u: Units): void => {
+    const id = JSON.stringify(labels);
+    const row = out.rows.get(id);
+    if (row) add(row.units, u);
+    else out.rows.set(id, { labels, units: { ...u } });
+  };
+  for (const g of groups) {
+    const tags = (g.tags as string[] | null) ?? [];
+    let u: Units = {
+      requests: BigInt(String(g.requests)) * REQUEST_UNITS,
+      errors: BigInt(String(g.errors)) * REQUEST_UNITS,
+      prompt_tokens: BigInt(String(g.prompt_tokens)),
+      completion_tokens: BigInt(String(g.completion_tokens)),
+      total_tokens: BigInt(String(g.total_tokens)),
+      spend: BigInt(String(g.spend_units)),
+    };
+    // The drilled row's share of this group, as the rollup gave it to that row.
+    for (const f of splits) {
+      const values = tagValuesOf(tags, f.dimension.key);
+      u = splitAll(u, values.length, values.indexOf(f.value) + 1);
+    }
+    add(out.total, u);
+    if (Number(g.unpriced) > 0 && splits.length === 0) out.unpriced += BigInt(String(g.unpriced));
+    if (by.kind === 'tag_key') {
+      const values = tagValuesOf(tags, by.key);
+      if (values.length === 0) put([null], u);
+      values.forEach((v, i) => put([v], splitAll(u, values.length, i + 1)));
+    } else if (by.kind === 'tag') {
+      const distinct = [...new Set(tags)];
+      if (distinct.length === 0) put([null], u);
+      for (const t of distinct) put([t], u);
+    } else if (by.kind === 'model') {
+      put([(g.child as string | null) ?? null, (g.child2 as string | null) ?? null], u);
+    } else {
+      put([(g.child as string | null) ?? null], u);
+    }
+  }
+  return out;
+}
+
+function measures(u: Units): Record<string, Json> {
+  return {
+    requests: decimalText(u.requests, REQUEST_UNITS, 6),
+    errors: decimalText(u.errors, REQUEST_UNITS, 6),
+    prompt_tokens: u.prompt_tokens.toString(),
+    completion_tokens: u.completion_tokens.toString(),
+    total_tokens: u.total_tokens.toString(),
+    spend_usd: decimalText(u.spend, SPEND_UNITS, 10),
+  };
+}
+
+/**
+ * The report of `req.by` inside the rows `filters` select; with no filters, the plain report
+ * (from the rollups). Same shape as buildReport's, so every renderer and the CSV work on it.
+ */
+export async function buildDrillReport(conn: DuckDBConnection, req: ReportRequest & { filters: readonly DrillFilter[] }, timezone: string): Promise<Report> {
+  if (req.filters.length === 0) return buildReport(conn, req, timezone);
+  const length = daysBetween(req.from, req.to) + 1;
+  const before = { from: addDays(req.from, -length), to: addDays(req.from, -1) };
+  const now = await drillPeriod(conn, req.from, req.to, req.by, req.filters);
+  const prev = await drillPeriod(conn, before.from, before.to, req.by, req.filters);
+  const labels = req.by.kind === 'model' ? ['model', 'provider'] : ['key' in req.by ? req.by.key : req.by.kind];
+  const total = measures(now.total);
+  const rows = [...now.rows.values()]
+    .sort((a, b) => (b.units.spend > a.units.spend ? 1 : b.units.spend < a.units.spend ? -1 : b.units.requests > a.units.requests ? 1 : b.units.requests < a.units.requests ? -1 : JSON.stringify(a.labels) < JSON.stringify(b.labels) ? -1 : 1))
+    .map((r) => {
+      const row: Record<string, Json> = {};
+      labels.forEach((l, i) => (row[l] = r.labels[i] ?? null));
+      Object.assign(row, measures(r.units));
+      row.spend_share = sharePercent(String(row.spend_usd), String(total.spend_usd));
+      const p = prev.rows.get(JSON.stringify(r.labels));
+      row.previous_spend_usd = p ? decimalText(p.units.spend, SPEND_UNITS, 10) : '0';
+      return row;
+    });
+  const scope = req.filters.map(describe).join(', ');
+  const notes = [
+    `Only requests of ${scope}, each at its share of it (a request with several values of a tag key is split evenly between them), so the rows add up exactly to the total.`,
+  ];
+  if (req.by.kind === 'tag') notes.push('A request counts under each of its tags, so these rows add up to more than the total when requests carry several tags.');
+  return {
+    from: req.from,
+    to: req.to,
+    timezone,
+    by: dimensionLabel(req.by),
+    dimension: req.by,
+    labels,
+    table: { columns: [...labels, 'requests', 'errors', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'spend_usd', 'spend_share', 'previous_spend_usd'], rows },
+    total: { ...total, unpriced: now.unpriced.toString() },
+    previous: { ...before, total: measures(prev.total) },
+    notes,
+    scope,
+  };
+}
