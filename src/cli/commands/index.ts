@@ -12,6 +12,7 @@ import { reportCommand } from './report.ts';
 import { demoCommand } from './demo.ts';
 import { tagsCommand } from './tags.ts';
 import { configCommand } from './config.ts';
+import { serveCommand } from './serve.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
@@ -24,4 +25,5 @@ export const commands: CommandModule<any, any>[] = [
   demoCommand,
   tagsCommand,
   configCommand,
+  serveCommand,
 ];

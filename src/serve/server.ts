@@ -1,0 +1,295 @@
+// `tagspend serve`: the dashboard, the JSON API and CSV downloads over the read-only snapshot.
+// Its own port (4100), its own process: it never opens the jobs' file nor touches the proxy.
+// Every page is rendered here (no script in the browser, no asset from anywhere); every
+// endpoint needs the master key or a viewer key.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { ResolvedConfig } from '../config/load.ts';
+import { selectRows } from '../db/rows.ts';
+import { sql } from '../db/sql.ts';
+import { AuthenticationError, DatabaseMissingError, InvalidRequestError, MethodNotAllowedError, NotFoundError, PermissionError, TagspendError, toOpenAIError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { KeyRing } from '../proxy/auth.ts';
+import { readBody } from '../proxy/http.ts';
+import { localDate } from '../report/calendar.ts';
+import { buildDrillReport } from '../report/drill.ts';
+import { buildReport, renderReport } from '../report/query.ts';
+import { reportJson } from '../report/render/report.ts';
+import { dimensionLabel } from '../report/dimensions.ts';
+import { Sessions, clearedCookie } from './auth.ts';
+import { buildBudgets } from './budgets.ts';
+import { readFreshness, type Freshness } from './freshness.ts';
+import { globalSpendReport, spendTags, tagDailyActivity } from './litellm.ts';
+import { buildOverview } from './overview.ts';
+import { lastDays, Params } from './params.ts';
+import { listRequests, OUTCOMES, type RequestFilters } from './requests.ts';
+import { SnapshotSource } from './snapshot.ts';
+import { breakdownBody } from './pages/breakdown.ts';
+import { budgetsBody } from './pages/budgets.ts';
+import { errorBody, loginPage, page } from './pages/layout.ts';
+import { overviewBody } from './pages/overview.ts';
+import { requestsBody } from './pages/requests.ts';
+
+export interface ServeOptions {
+  logger: Logger;
+  /** Wall clock (ms): decides "today" and session expiry. */
+  clock?: () => number;
+  port?: number;
+  host?: string;
+}
+
+export interface RunningServe {
+  server: Server;
+  url: string;
+  port: number;
+  source: SnapshotSource;
+  close(): Promise<void>;
+}
+
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cache-control': 'no-store',
+};
+
+/** The tag key LiteLLM's group_by=team maps to. */
+const TEAM_TAG_KEY = 'team';
+
+interface Ctx {
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: Params;
+  today: string;
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': type, 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+const sendJson = (res: ServerResponse, status: number, body: unknown): void => send(res, status, 'application/json; charset=utf-8', JSON.stringify(body));
+const sendHtml = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void => send(res, status, 'text/html; charset=utf-8', body, headers);
+
+export async function startServe(resolved: ResolvedConfig, options: ServeOptions): Promise<RunningServe> {
+  const { config } = resolved;
+  const log = options.logger;
+  const clock = options.clock ?? Date.now;
+  const timezone = config.timezone;
+  const keyring = new KeyRing(resolved.keys, resolved.masterKey);
+  const sessions = new Sessions(keyring, config.serve.session_hours * 3_600_000, clock);
+  const source = new SnapshotSource(resolved.paths.snapshotFile, { connections: config.serve.connections, logger: log });
+  if (keyring.open) log.warn('NO API KEYS CONFIGURED: tagspend serve shows spend to anyone who can reach it. Set master_key (or viewer keys) in the config.');
+
+  const freshnessOf = (conn: DuckDBConnection): Promise<Freshness> => readFreshness(conn, resolved.paths.statusFile);
+
+  async function tagKeyChoices(conn: DuckDBConnection, from: string, to: string): Promise<string[]> {
+    const keys = (await selectRows(conn, sql('serve/tag_keys'), { from, to })).map((r) => `tag:${String(r.tag_key)}`);
+    const meta = (await selectRows(conn, sql('serve/meta_keys'), { from, to })).map((r) => `meta:${String(r.meta_key)}`);
+    return ['tag', ...keys, 'user', 'model', 'key', ...meta];
+  }
+
+  async function overviewData(conn: DuckDBConnection, c: Ctx) {
+    const fresh = await freshnessOf(conn);
+    const overview = await buildOverview(conn, {
+      nowMs: clock(),
+      asOfMs: fresh.newest_record_at ? Date.parse(fresh.newest_record_at) : null,
+      timezone,
+      tagKey: c.params.text('key') ?? null,
+      days: c.params.int('days', 30, 7, 366),
+      defaultTagKey: config.serve.default_tag_key,
+    });
+    return { fresh, overview };
+  }
+
+  async function reportFor(conn: DuckDBConnection, c: Ctx) {
+    const by = c.params.dimension('by', 'tag');
+    const period = c.params.period(c.today);
+    const filters = c.params.filters();
+    const report = await buildDrillReport(conn, { ...period, by, filters }, timezone);
+    return { by, period, filters, report };
+  }
+
+  function requestFilters(c: Ctx): RequestFilters {
+    const to = c.params.date('to') ?? c.today;
+    const from = c.params.date('from') ?? lastDays(to, 7).from;
+    if (to < from) throw new InvalidRequestError(`to (${to}) is before from (${from})`, { param: 'to' });
+    return {
+      from,
+      to,
+      tag: c.params.text('tag'),
+      user: c.params.text('user'),
+      key: c.params.text('key'),
+      model: c.params.text('model'),
+      outcome: c.params.oneOf('outcome', OUTCOMES),
+      limit: c.params.int('limit', 50, 1, 500),
+      before: c.params.text('before'),
+    };
+  }
+
+  type Handler = (conn: DuckDBConnection, c: Ctx) => Promise<void>;
+  const pages = new Map<string, { title: string; render: (conn: DuckDBConnection, c: Ctx) => Promise<string> }>([
+    ['/', { title: 'Where the money went', render: async (conn, c) => overviewBody((await overviewData(conn, c)).overview) }],
+    [
+      '/breakdown',
+      {
+        title: 'Breakdown',
+        render: async (conn, c) => {
+          const { period, filters, report } = await reportFor(conn, c);
+          const choices = await tagKeyChoices(conn, period.from, period.to);
+          const byText = c.params.text('by') ?? 'tag';
+          const defaultThen = choices.find((x) => x.startsWith('tag:') && x !== byText) ?? 'user';
+          const then = c.params.text('then') ?? defaultThen;
+          c.params.dimension('then', then);
+          return breakdownBody(report, { by: byText, ...period, then, filters, choices });
+        },
+      },
+    ],
+    ['/budgets', { title: 'Budgets', render: async (conn) => budgetsBody(await buildBudgets(conn)) }],
+    ['/requests', { title: 'Requests', render: async (conn, c) => requestsBody(await listRequests(conn, requestFilters(c)), requestFilters(c)) }],
+  ]);
+
+  const api = new Map<string, Handler>([
+    ['/api/overview', async (conn, c) => sendJson(c.res, 200, { ...(await overviewData(conn, c)).overview, freshness: await freshnessOf(conn) })],
+    [
+      '/api/report',
+      async (conn, c) => {
+        const by = c.params.dimension('by');
+        const period = c.params.period(c.today);
+        const filters = c.params.filters();
+        const report = filters.length ? await buildDrillReport(conn, { ...period, by, filters }, timezone) : await buildReport(conn, { ...period, by }, timezone);
+        sendJson(c.res, 200, reportJson(report));
+      },
+    ],
+    ['/api/budgets', async (conn, c) => sendJson(c.res, 200, await buildBudgets(conn))],
+    ['/api/requests', async (conn, c) => sendJson(c.res, 200, await listRequests(conn, requestFilters(c)))],
+    ['/api/freshness', async (conn, c) => sendJson(c.res, 200, await freshnessOf(conn))],
+    ['/spend/tags', async (conn, c) => sendJson(c.res, 200, await spendTags(conn, c.params, timezone))],
+    ['/global/spend/report', async (conn, c) => sendJson(c.res, 200, await globalSpendReport(conn, c.params, TEAM_TAG_KEY))],
+    ['/tag/daily/activity', async (conn, c) => sendJson(c.res, 200, await tagDailyActivity(conn, c.params))],
+    [
+      '/breakdown.csv',
+      async (conn, c) => {
+        const { by, period, report } = await reportFor(conn, c);
+        const name = `spend-by-${dimensionLabel(by)}-${period.from}-to-${period.to}.csv`.replace(/[^A-Za-z0-9._-]/g, '_');
+        send(c.res, 200, 'text/csv; charset=utf-8', renderReport(report, 'csv'), { 'content-disposition': `attachment; filename="${name}"` });
+      },
+    ],
+  ]);
+
+  function wantsHtml(req: IncomingMessage, path: string): boolean {
+    return pages.has(path) || (req.headers.accept ?? '').includes('text/html');
+  }
+
+  function fail(req: IncomingMessage, res: ServerResponse, path: string, err: unknown): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    let status = err instanceof TagspendError ? err.status : 500;
+    if (err instanceof DatabaseMissingError) status = 503;
+    if (!(err instanceof TagspendError)) log.error({ err, path }, 'serve request failed');
+    if (wantsHtml(req, path) && (err instanceof AuthenticationError || err instanceof PermissionError)) {
+      sendHtml(res, status, loginPage(err instanceof PermissionError ? err.message : null));
+      return;
+    }
+    if (wantsHtml(req, path)) {
+      const message = err instanceof TagspendError ? err.message : 'internal error';
+      sendHtml(res, status, page({ title: 'Problem', path, freshness: null, body: errorBody(message) }));
+      return;
+    }
+    const body = toOpenAIError(err).body;
+    sendJson(res, status, body);
+  }
+
+  function sameOrigin(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    return origin === undefined || origin === 'null' ? origin === undefined : new URL(origin).host === req.headers.host;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://serve.invalid');
+    const path = url.pathname;
+    try {
+      if (path === '/health/liveliness' || path === '/health/liveness') return sendJson(res, 200, { status: 'ok' });
+      if (path === '/health/readiness') {
+        return await source.withConnection(async () => sendJson(res, 200, { status: 'ready' })).catch((err: unknown) =>
+          sendJson(res, 503, { status: 'unavailable', problems: [(err as Error).message] }),
+        );
+      }
+      if (path === '/login') {
+        if (req.method === 'GET') return sendHtml(res, 200, loginPage(null));
+        if (req.method !== 'POST') throw new MethodNotAllowedError(`${req.method} is not allowed on /login`);
+        if (!sameOrigin(req)) throw new PermissionError('cross-site sign-in refused');
+        const key = new URLSearchParams((await readBody(req, 4096)).toString('utf8')).get('key') ?? '';
+        try {
+          const id = sessions.signIn(key.trim());
+          return sendHtml(res, 303, '', { location: '/', 'set-cookie': sessions.cookie(id) });
+        } catch (err) {
+          const status = err instanceof TagspendError ? err.status : 401;
+          return sendHtml(res, status, loginPage(err instanceof PermissionError ? err.message : 'That key is not the master key or a viewer key.'));
+        }
+      }
+      if (path === '/logout') {
+        if (req.method !== 'POST') throw new MethodNotAllowedError(`${req.method} is not allowed on /logout`);
+        if (!sameOrigin(req)) throw new PermissionError('cross-site sign-out refused');
+        sessions.signOut(req);
+        return sendHtml(res, 303, '', { location: '/login', 'set-cookie': clearedCookie() });
+      }
+      const pageDef = pages.get(path);
+      const apiHandler = api.get(path);
+      if (!pageDef && !apiHandler) throw new NotFoundError(`No route for ${req.method} ${path}`);
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowedError(`${req.method} is not allowed on ${path}`);
+      const principal = sessions.authenticate(req);
+      const c: Ctx = { req, res, params: new Params(url.searchParams), today: localDate(new Date(clock()), timezone) };
+      await source.withConnection(async (conn) => {
+        if (apiHandler) return apiHandler(conn, c);
+        const body = await pageDef!.render(conn, c);
+        const freshness = await freshnessOf(conn);
+        sendHtml(res, 200, page({ title: pageDef!.title, path, freshness, body, signedIn: principal.kind !== 'open' && presentedBySession(req) }));
+      });
+    } catch (err) {
+      fail(req, res, path, err);
+    }
+  }
+
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void handle(req, res));
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 60_000;
+  const host = options.host ?? config.serve.host;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? config.serve.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${port}`;
+  log.info({ url, snapshot: resolved.paths.snapshotFile }, 'tagspend serve listening');
+
+  let closing: Promise<void> | null = null;
+  return {
+    server,
+    url,
+    port,
+    source,
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), 5_000);
+        await closed;
+        clearTimeout(timer);
+        await source.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function presentedBySession(req: IncomingMessage): boolean {
+  return req.headers.authorization === undefined && req.headers['x-api-key'] === undefined && req.headers['x-litellm-api-key'] === undefined;
+}
