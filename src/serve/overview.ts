@@ -8,6 +8,7 @@ import { sql } from '../db/sql.ts';
 import { localMidnight } from '../budget/window.ts';
 import { addDays, daysInMonth, firstOfMonth, localDate } from '../report/calendar.ts';
 import { sharePercent } from '../report/query.ts';
+import { trimDecimal } from '../report/render/format.ts';
 import { decimalToNumber, sumDecimals, subtractDecimals } from './decimal.ts';
 
 export const TOP_SERIES = 8;
@@ -49,7 +50,7 @@ function midnightOf(date: string, timezone: string): number {
 
 async function spendBetween(conn: DuckDBConnection, from: string, to: string): Promise<string> {
   const row = await selectOne(conn, sql('report/report_total'), { from, to });
-  return String(row?.spend_usd ?? '0');
+  return trimDecimal(String(row?.spend_usd ?? '0'));
 }
 
 /**
@@ -84,7 +85,8 @@ export async function buildOverview(
   const keys = (await selectRows(conn, sql('serve/tag_keys'), { from: period.from, to: period.to })).map((r) => String(r.tag_key));
   const tagKey = options.tagKey ?? (options.defaultTagKey && keys.includes(options.defaultTagKey) ? options.defaultTagKey : (keys[0] ?? null));
 
-  const totals = await selectRows(conn, sql('serve/daily_totals'), period);
+  const range = { from: period.from, to: period.to };
+  const totals = await selectRows(conn, sql('serve/daily_totals'), range);
   const days: string[] = [];
   for (let d = period.from; d <= period.to; d = addDays(d, 1)) days.push(d);
   const totalByDay = new Map(totals.map((r) => [String(r.day), String(r.spend_usd)]));
@@ -94,7 +96,7 @@ export async function buildOverview(
   const movers: Overview['movers'] = [];
   let withoutKey = periodTotal;
   if (tagKey !== null) {
-    const rows = await selectRows(conn, sql('serve/daily_tag_key'), { key: tagKey, ...period });
+    const rows = await selectRows(conn, sql('serve/daily_tag_key'), { key: tagKey, ...range });
     const byValue = new Map<string, Map<string, string>>();
     for (const r of rows) {
       const v = String(r.value);
@@ -141,7 +143,7 @@ export async function buildOverview(
     daily.series.push({ value: null, spend_usd: periodTotal, daily_usd: days.map((d) => totalByDay.get(d) ?? '0') });
   }
 
-  const noTags = String((await selectOne(conn, sql('serve/untagged_spend'), period))?.spend_usd ?? '0');
+  const noTags = String((await selectOne(conn, sql('serve/untagged_spend'), range))?.spend_usd ?? '0');
   return {
     today,
     timezone,

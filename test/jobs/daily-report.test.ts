@@ -35,7 +35,7 @@ describe('daily report job', () => {
     const html = await readFile(join(dir, 'spend-by-model.html'), 'utf8');
     assert.match(html, /<h1>Spend by model, 2026-11-09 \(Europe\/Berlin\)<\/h1>/);
     // The emailed page tells the story at a glance: a chart (static SVG, no script) and the change.
-    assert.match(html, /<svg [^>]*class="chart"[\s\S]*<rect class="bar"/);
+    assert.match(html, /<svg [^>]*class="chart"[\s\S]*<rect class="mark"/);
     assert.match(html, /<th class="num">Previous period<\/th><th class="num">Change<\/th>/);
     assert.doesNotMatch(html, /<script/);
   });

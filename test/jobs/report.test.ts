@@ -134,7 +134,7 @@ describe('report', () => {
     assert.ok(html.includes(`Total <strong>${cents}</strong>`), cents);
     assert.doesNotMatch(html.replace(/<svg[\s\S]*?<\/svg>/g, ''), /\d\.\d{3,}/, 'no money with more than cents outside the chart geometry');
     assert.match(html, /<svg [^>]*class="chart"/);
-    assert.equal(html.match(/<rect class="bar"/g)!.length, report.table.rows.length);
+    assert.equal(html.match(/<rect class="mark"/g)!.length, report.table.rows.length);
     assert.match(html, /previous period \(2026-10-02 to 2026-10-31\)/);
     assert.match(html, /<li>A request with several <code>team:<\/code> tags is split evenly/);
     assert.doesNotMatch(html, /<script|src=|href=/, 'nothing runs or is fetched');

@@ -78,7 +78,7 @@ export function barChart(title: string, rows: readonly BarRow[], options: { prev
     }
     const hover = `${r.label}: ${r.text}`;
     parts.push(
-      `<rect class="bar" x="${labelWidth}" y="${y + 3}" width="${n2(scale(r.value))}" height="${barHeight - 6}" fill="${r.sentinel ? NONE_COLOUR : PALETTE[0]}"><title>${escapeHtml(hover)}</title></rect>`,
+      `<rect class="mark" x="${labelWidth}" y="${y + 3}" width="${n2(scale(r.value))}" height="${barHeight - 6}" fill="${r.sentinel ? NONE_COLOUR : PALETTE[0]}"><title>${escapeHtml(hover)}</title></rect>`,
       `<text x="${n2(labelWidth + Math.max(scale(r.value), scale(r.previous ?? 0)) + 6)}" y="${y + 13}" fill="#222">${escapeHtml(r.text)}</text>`,
     );
   });
@@ -129,7 +129,7 @@ export function stackedDailyChart(title: string, chart: SeriesChart): string {
       const y1 = y(base + v);
       base += v;
       parts.push(
-        `<rect class="bar" x="${n2(x)}" y="${n2(y1)}" width="${n2(barWidth)}" height="${n2(Math.max(0.5, y0 - y1))}" fill="${colourOf(i, s)}"><title>${escapeHtml(`${s.name}, ${day}: ${chart.format(v)}`)}</title></rect>`,
+        `<rect class="mark" x="${n2(x)}" y="${n2(y1)}" width="${n2(barWidth)}" height="${n2(Math.max(0.5, y0 - y1))}" fill="${colourOf(i, s)}"><title>${escapeHtml(`${s.name}, ${day}: ${chart.format(v)}`)}</title></rect>`,
       );
     });
     if (d % labelEvery === 0) {

@@ -20,7 +20,7 @@ export const REPORT_STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:2em
 h1{font-size:1.35em;margin-bottom:.2em}.summary{font-size:1.05em}.summary strong{font-size:1.2em}
 table{border-collapse:collapse;margin:1em 0}th,td{padding:.3em .7em;border-bottom:1px solid #ddd;text-align:left}
 th{background:#f4f4f4;font-weight:600}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.share{position:relative;min-width:6em}.bar{position:absolute;left:0;top:20%;height:60%;background:#cfe3f7;z-index:-1}
+td.share{position:relative;min-width:6em}span.bar{position:absolute;left:0;top:20%;height:60%;background:#cfe3f7;z-index:-1}
 tfoot td{font-weight:600;border-top:2px solid #999}code{background:#f4f4f4;padding:0 .2em}
 em.none{color:#666}.up{color:#b3261e}.down{color:#1b7f3b}svg.chart{max-width:100%;height:auto}`;
 

@@ -41,6 +41,7 @@ export function page(options: { title: string; path: string; freshness: Freshnes
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>${escapeHtml(options.title)} · tagspend</title>
 <style>${STYLE}</style>
 </head>
@@ -70,7 +71,7 @@ export function card(label: string, value: string, figure: string, extra = ''): 
 export function loginPage(message: string | null): string {
   return `<!DOCTYPE html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Sign in · tagspend</title><style>${STYLE}</style></head>
+<head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Sign in · tagspend</title><style>${STYLE}</style></head>
 <body><main>
 <h1>tagspend</h1>
 <p>Sign in with the master key or a viewer key (<code>viewer: true</code> in the config).</p>
