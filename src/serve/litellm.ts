@@ -65,7 +65,7 @@ export async function globalSpendReport(conn: DuckDBConnection, params: Params, 
     const rows = await selectRows(conn, sql('serve/litellm_report_api_key'), { from, to, key: apiKey, user });
     const byKey = new Map<string, { api_key: string | null; key_alias: string | null; total_cost: number; total_input_tokens: number; total_output_tokens: number; model_details: Json[] }>();
     for (const r of rows) {
-      const id = String(r.key_hash);
+      const id = JSON.stringify([r.key_hash, r.key_alias]);
       let k = byKey.get(id);
       if (!k) byKey.set(id, (k = { api_key: (r.key_hash as string | null) ?? null, key_alias: (r.key_alias as string | null) ?? null, total_cost: 0, total_input_tokens: 0, total_output_tokens: 0, model_details: [] }));
       k.total_cost += num(r.total_cost);

@@ -1,0 +1,221 @@
+// `tagspend serve` against a snapshot the real jobs built from known records: every endpoint's
+// figures equal `tagspend report`'s, LiteLLM's response shapes hold, bad parameters are 400s
+// naming the parameter, only the master key or viewer keys read spend, and a snapshot replaced
+// while requests are in flight causes no error and shows the new figures after.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { makeRecords } from '../helpers/spend-fixtures.ts';
+import { decimalUnits } from '../jobs/expected.ts';
+import { APP_KEY, MASTER, seed, VIEWER, type Seeded } from './seed.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/tagspend.js', import.meta.url));
+
+/** What `tagspend report --format json` prints for this data directory. */
+async function cliReport(dir: string, args: string[]): Promise<any> {
+  const child = spawn(process.execPath, [BIN, 'report', '--data-dir', dir, '--format', 'json', ...args], { env: { ...process.env, TAGSPEND_LOG_LEVEL: 'silent' } });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 0, err);
+  return JSON.parse(out);
+}
+
+const close = (a: number, b: number): boolean => Math.abs(a - b) < 1e-9;
+
+describe('tagspend serve API', () => {
+  let s: Seeded;
+  before(async () => {
+    s = await seed();
+  });
+  after(async () => s?.cleanup());
+
+  test('GET /api/report returns exactly what tagspend report --format json prints', async () => {
+    for (const args of [['--by', 'tag:team', '--from', '2026-11-01', '--to', '2026-11-25'], ['--by', 'model', '--from', '2026-10-05', '--to', '2026-11-20']]) {
+      const expected = await cliReport(s.dir, args);
+      const q = new URLSearchParams({ by: args[1]!, from: args[3]!, to: args[5]! });
+      assert.deepEqual(await s.json(`/api/report?${q}`), expected, args.join(' '));
+    }
+  });
+
+  test('GET /spend/tags: LiteLLM shape, each tag with the report by tag figures', async () => {
+    const tags = await s.json<{ individual_request_tag: string; log_count: number; total_spend: number }[]>('/spend/tags?start_date=2026-10-01&end_date=2026-11-30');
+    const report = await cliReport(s.dir, ['--by', 'tag', '--from', '2026-10-01', '--to', '2026-11-30']);
+    const tagged = report.rows.filter((r: { tag: string | null }) => r.tag !== null);
+    assert.equal(tags.length, tagged.length);
+    for (const t of tags) {
+      assert.deepEqual(Object.keys(t).sort(), ['individual_request_tag', 'log_count', 'total_spend']);
+      const row = tagged.find((r: { tag: string }) => r.tag === t.individual_request_tag);
+      assert.equal(t.log_count, Number(row.requests));
+      assert.equal(t.total_spend, Number(row.spend_usd));
+    }
+  });
+
+  test('GET /global/spend/report: team, customer and api_key shapes with the report figures', async () => {
+    const range = 'start_date=2026-11-01&end_date=2026-11-25';
+    const team = await s.json<any[]>(`/global/spend/report?${range}&group_by=team`);
+    const byTeam = await cliReport(s.dir, ['--by', 'tag:team', '--from', '2026-11-01', '--to', '2026-11-25']);
+    const sums = new Map<string, number>();
+    for (const day of team) {
+      assert.match(day.group_by_day, /^2026-11-\d\d$/);
+      for (const t of day.teams) {
+        assert.deepEqual(Object.keys(t).sort(), ['metadata', 'team_name', 'total_spend']);
+        for (const m of t.metadata) assert.deepEqual(Object.keys(m).sort(), ['api_key', 'key_alias', 'model', 'spend', 'total_tokens']);
+        sums.set(t.team_name, (sums.get(t.team_name) ?? 0) + t.total_spend);
+      }
+    }
+    for (const row of byTeam.rows) assert.ok(close(sums.get(row.team ?? 'Unassigned Team') ?? 0, Number(row.spend_usd)), String(row.team));
+
+    const customers = await s.json<any[]>(`/global/spend/report?${range}&group_by=customer`);
+    const byUser = await cliReport(s.dir, ['--by', 'user', '--from', '2026-11-01', '--to', '2026-11-25']);
+    const userSums = new Map<string | null, number>();
+    for (const day of customers) for (const c of day.customers) userSums.set(c.customer, (userSums.get(c.customer) ?? 0) + c.total_spend);
+    for (const row of byUser.rows) assert.ok(close(userSums.get(row.user) ?? 0, Number(row.spend_usd)), String(row.user));
+
+    const keys = await s.json<any[]>(`/global/spend/report?${range}&group_by=api_key`);
+    const byKey = await cliReport(s.dir, ['--by', 'key', '--from', '2026-11-01', '--to', '2026-11-25']);
+    for (const k of keys) assert.deepEqual(Object.keys(k).sort(), ['api_key', 'key_alias', 'model_details', 'total_cost', 'total_input_tokens', 'total_output_tokens']);
+    for (const row of byKey.rows) {
+      const total = keys.filter((k) => k.key_alias === row.key).reduce((a, k) => a + k.total_cost, 0);
+      assert.ok(close(total, Number(row.spend_usd)), String(row.key));
+    }
+  });
+
+  test('GET /tag/daily/activity: SpendAnalyticsPaginatedResponse, paged by day, tags as entities with the report figures', async () => {
+    const first = await s.json<any>('/tag/daily/activity?start_date=2026-11-01&end_date=2026-11-25&page_size=10');
+    assert.deepEqual(Object.keys(first).sort(), ['metadata', 'results']);
+    assert.equal(first.results.length, 10);
+    assert.deepEqual(first.metadata.page, 1);
+    assert.equal(first.metadata.total_pages, 3);
+    assert.equal(first.metadata.has_more, true);
+    const metricKeys = ['api_requests', 'cache_creation_input_tokens', 'cache_read_input_tokens', 'completion_tokens', 'failed_requests', 'prompt_tokens', 'spend', 'successful_requests', 'total_tokens'];
+    const day = first.results[0];
+    assert.match(day.date, /^2026-11-01$/);
+    assert.deepEqual(Object.keys(day.metrics).sort(), metricKeys);
+    assert.deepEqual(Object.keys(day.breakdown).sort(), ['api_keys', 'endpoints', 'entities', 'mcp_servers', 'model_groups', 'models', 'providers']);
+    const entity = Object.values(day.breakdown.entities)[0] as any;
+    assert.deepEqual(Object.keys(entity).sort(), ['api_key_breakdown', 'metadata', 'metrics']);
+    // Every page together: each tag's spend equals the report by tag.
+    const perTag = new Map<string, number>();
+    for (let page = 1; page <= 3; page++) {
+      const p = await s.json<any>(`/tag/daily/activity?start_date=2026-11-01&end_date=2026-11-25&page_size=10&page=${page}`);
+      for (const d of p.results) for (const [tag, e] of Object.entries<any>(d.breakdown.entities)) perTag.set(tag, (perTag.get(tag) ?? 0) + e.metrics.spend);
+    }
+    const byTag = await cliReport(s.dir, ['--by', 'tag', '--from', '2026-11-01', '--to', '2026-11-25']);
+    for (const row of byTag.rows.filter((r: { tag: string | null }) => r.tag !== null)) assert.ok(close(perTag.get(row.tag)!, Number(row.spend_usd)), row.tag);
+    const tagged = s.records.filter((r) => r.tags.length > 0 && r.ts >= '2026-11-01' && r.ts < '2026-11-26');
+    assert.equal(first.metadata.total_api_requests, tagged.length);
+    const filtered = await s.json<any>('/tag/daily/activity?start_date=2026-11-01&end_date=2026-11-25&tags=team:team1&page_size=100');
+    assert.deepEqual(new Set(filtered.results.flatMap((d: any) => Object.keys(d.breakdown.entities))), new Set(['team:team1']));
+  });
+
+  test('drill-down: a team into its apps adds up exactly to the team row of the report', async () => {
+    const team = await s.json<any>('/api/report?by=tag:team&from=2026-11-01&to=2026-11-25');
+    const team1 = team.rows.find((r: { team: string }) => r.team === 'team1');
+    const drilled = await s.json<any>('/api/report?by=tag:app&from=2026-11-01&to=2026-11-25&f=tag:team=team1');
+    assert.equal(drilled.total.spend_usd, team1.spend_usd);
+    assert.equal(drilled.rows.reduce((a: bigint, r: { spend_usd: string }) => a + decimalUnits(r.spend_usd), 0n), decimalUnits(team1.spend_usd));
+    const users = await s.json<any>('/api/report?by=user&from=2026-11-01&to=2026-11-25&f=tag:team=team1&f=tag:app=app2');
+    assert.equal(users.rows.reduce((a: bigint, r: { spend_usd: string }) => a + decimalUnits(r.spend_usd), 0n), decimalUnits(users.total.spend_usd));
+    const csv = await (await s.get('/breakdown.csv?by=tag:app&from=2026-11-01&to=2026-11-25&f=tag:team=team1')).text();
+    assert.equal(csv.split('\r\n')[0], 'app,requests,errors,prompt_tokens,completion_tokens,total_tokens,spend_usd,spend_share,previous_spend_usd');
+    assert.equal(csv.trimEnd().split('\r\n').length, drilled.rows.length + 1);
+  });
+
+  test('GET /api/budgets: the budgeted tag with its window, spend, % used, projection and blocked state', async () => {
+    const b = await s.json<any>('/api/budgets');
+    assert.equal(b.budgets.length, 1);
+    const row = b.budgets[0];
+    assert.deepEqual(row.subject, { tag: 'team:team1' });
+    assert.equal(row.window_start, '2026-11-01T00:00:00.000Z');
+    assert.equal(row.reset_at, '2026-12-01T00:00:00.000Z');
+    const expected = s.records.filter((r) => r.tags.includes('team:team1') && r.ts >= '2026-11-01').reduce((a, r) => a + (r.cost_usd ?? 0), 0);
+    assert.ok(Math.abs(Number(row.spend_usd) - expected) < 1e-6);
+    assert.equal(row.blocked, Number(row.spend_usd) >= 5);
+    assert.ok(Number(row.projected_usd) > Number(row.spend_usd));
+    assert.equal(row.used_percent, (Math.round((Number(row.spend_usd) / 5) * 10000) / 100).toFixed(2));
+  });
+
+  test('GET /api/requests: newest first, filtered, paged by cursor without gaps or repeats', async () => {
+    const seen: string[] = [];
+    let next: string | null = null;
+    do {
+      const page: any = await s.json(`/api/requests?tag=team:team2&from=2026-11-20&to=2026-11-25&limit=40${next ? `&before=${encodeURIComponent(next)}` : ''}`);
+      for (const r of page.requests) {
+        assert.ok(r.tags.includes('team:team2'));
+        seen.push(r.request_id);
+      }
+      next = page.next;
+    } while (next);
+    const expected = s.records.filter((r) => r.tags.includes('team:team2') && r.ts >= '2026-11-20' && r.ts < '2026-11-26').sort((a, b) => (a.ts < b.ts ? 1 : -1));
+    assert.deepEqual(seen, expected.map((r) => r.request_id));
+  });
+
+  test('bad parameters are 400s naming the parameter', async () => {
+    const cases: [string, string][] = [
+      ['/api/report?by=colour', 'by'],
+      ['/api/report?by=tag&from=2026-13-01', 'from'],
+      ['/api/report?by=tag&from=2026-11-10&to=2026-11-01', 'to'],
+      ['/api/report?by=tag&f=nonsense', 'f'],
+      ['/global/spend/report?end_date=2026-11-02', 'start_date'],
+      ['/global/spend/report?start_date=2026-11-01&end_date=2026-11-02&group_by=planet', 'group_by'],
+      ['/tag/daily/activity?start_date=2026-11-01&end_date=2026-11-02&page=0', 'page'],
+      ['/api/requests?outcome=maybe', 'outcome'],
+      ['/api/requests?before=garbage', 'before'],
+    ];
+    for (const [path, param] of cases) {
+      const res = await s.get(path);
+      const body = (await res.json()) as { error: { param: string; type: string } };
+      assert.equal(res.status, 400, path);
+      assert.equal(body.error.param, param, path);
+      assert.equal(body.error.type, 'invalid_request_error');
+    }
+  });
+
+  test('auth: no key 401, a model key 403, a viewer key or the master key 200; a browser signs in once', async () => {
+    assert.equal((await s.get('/api/report?by=tag', null)).status, 401);
+    assert.equal((await s.get('/api/report?by=tag', 'sk-wrong-key-000000')).status, 401);
+    assert.equal((await s.get('/api/report?by=tag', APP_KEY)).status, 403);
+    assert.equal((await s.get('/api/report?by=tag', VIEWER)).status, 200);
+    assert.equal((await s.get('/spend/tags', MASTER)).status, 200);
+    const page = await s.get('/', null, { accept: 'text/html' });
+    assert.equal(page.status, 401);
+    assert.match(await page.text(), /<form method="post" action="\/login"/);
+    const login = await fetch(`${s.serve.url}/login`, { method: 'POST', body: new URLSearchParams({ key: VIEWER }), redirect: 'manual' });
+    assert.equal(login.status, 303);
+    const cookie = login.headers.get('set-cookie')!;
+    assert.match(cookie, /HttpOnly; SameSite=Strict/);
+    assert.ok(!cookie.includes(VIEWER), 'the key is never in the cookie');
+    const signedIn = await s.get('/', null, { cookie: cookie.split(';')[0]! });
+    assert.equal(signedIn.status, 200);
+    assert.equal(signedIn.headers.get('content-security-policy')?.includes("default-src 'none'"), true);
+    const refused = await fetch(`${s.serve.url}/login`, { method: 'POST', body: new URLSearchParams({ key: APP_KEY }), redirect: 'manual' });
+    assert.equal(refused.status, 403);
+  });
+
+  test('the snapshot is replaced while requests are in flight: no error, and the new figures after', async () => {
+    const before = await s.json<any>('/api/report?by=key&from=2026-11-01&to=2026-11-25');
+    const more = makeRecords(400, 77, Date.parse('2026-11-24T00:00:00Z'), 60_000).map((r) => ({ ...r, request_id: `extra-${r.request_id}` }));
+    let stop = false;
+    const statuses: number[] = [];
+    const load = (async () => {
+      while (!stop) {
+        const batch = await Promise.all(Array.from({ length: 6 }, () => s.get('/api/report?by=key&from=2026-11-01&to=2026-11-25').then(async (r) => (await r.arrayBuffer(), r.status))));
+        statuses.push(...batch);
+      }
+    })();
+    try {
+      await s.addAndReconcile(more);
+    } finally {
+      stop = true;
+      await load;
+    }
+    assert.ok(statuses.length > 0);
+    assert.deepEqual([...new Set(statuses)], [200]);
+    const afterSwap = await s.json<any>('/api/report?by=key&from=2026-11-01&to=2026-11-25');
+    assert.equal(Number(afterSwap.total.requests), Number(before.total.requests) + 400);
+  });
+});
