@@ -50,7 +50,8 @@ export interface RunningServe {
 const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on the sign-in form's POST.
+  'referrer-policy': 'same-origin',
   'x-frame-options': 'DENY',
   'cache-control': 'no-store',
 };
@@ -191,8 +192,13 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
     let status = err instanceof TagspendError ? err.status : 500;
     if (err instanceof DatabaseMissingError) status = 503;
     if (!(err instanceof TagspendError)) log.error({ err, path }, 'serve request failed');
+    if ((req.headers.accept ?? '').includes('text/html') && err instanceof AuthenticationError && presentedBySession(req) && req.method === 'GET') {
+      // A browser without a session: to the sign-in page, and back here after it.
+      sendHtml(res, 303, '', { location: `/login?next=${encodeURIComponent(req.url ?? '/')}` });
+      return;
+    }
     if (wantsHtml(req, path) && (err instanceof AuthenticationError || err instanceof PermissionError)) {
-      sendHtml(res, status, loginPage(err instanceof PermissionError ? err.message : null));
+      sendHtml(res, status, loginPage(err instanceof PermissionError ? err.message : null, '/'));
       return;
     }
     if (wantsHtml(req, path)) {
@@ -204,9 +210,17 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
     sendJson(res, status, body);
   }
 
+  /** A form POST from one of our own pages (no other site can sign a browser in or out). */
   function sameOrigin(req: IncomingMessage): boolean {
+    const site = req.headers['sec-fetch-site'];
+    if (site !== undefined) return site === 'same-origin' || site === 'none';
     const origin = req.headers.origin;
-    return origin === undefined || origin === 'null' ? origin === undefined : new URL(origin).host === req.headers.host;
+    if (origin === undefined) return true; // not a browser
+    try {
+      return new URL(origin).host === req.headers.host;
+    } catch {
+      return false;
+    }
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -220,16 +234,17 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
         );
       }
       if (path === '/login') {
-        if (req.method === 'GET') return sendHtml(res, 200, loginPage(null));
+        if (req.method === 'GET') return sendHtml(res, 200, loginPage(null, safeNext(url.searchParams.get('next'))));
         if (req.method !== 'POST') throw new MethodNotAllowedError(`${req.method} is not allowed on /login`);
         if (!sameOrigin(req)) throw new PermissionError('cross-site sign-in refused');
-        const key = new URLSearchParams((await readBody(req, 4096)).toString('utf8')).get('key') ?? '';
+        const form = new URLSearchParams((await readBody(req, 4096)).toString('utf8'));
+        const next = safeNext(form.get('next'));
         try {
-          const id = sessions.signIn(key.trim());
-          return sendHtml(res, 303, '', { location: '/', 'set-cookie': sessions.cookie(id) });
+          const id = sessions.signIn((form.get('key') ?? '').trim());
+          return sendHtml(res, 303, '', { location: next, 'set-cookie': sessions.cookie(id) });
         } catch (err) {
           const status = err instanceof TagspendError ? err.status : 401;
-          return sendHtml(res, status, loginPage(err instanceof PermissionError ? err.message : 'That key is not the master key or a viewer key.'));
+          return sendHtml(res, status, loginPage(err instanceof PermissionError ? err.message : 'That key is not the master key or a viewer key.', next));
         }
       }
       if (path === '/logout') {
@@ -288,6 +303,11 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
       return closing;
     },
   };
+}
+
+/** Where to go after signing in: a path on this server only (never another site). */
+function safeNext(next: string | null): string {
+  return next !== null && /^\/(?![/\\])/.test(next) ? next : '/';
 }
 
 function presentedBySession(req: IncomingMessage): boolean {

@@ -181,11 +181,14 @@ describe('tagspend serve API', () => {
     assert.equal((await s.get('/api/report?by=tag', APP_KEY)).status, 403);
     assert.equal((await s.get('/api/report?by=tag', VIEWER)).status, 200);
     assert.equal((await s.get('/spend/tags', MASTER)).status, 200);
-    const page = await s.get('/', null, { accept: 'text/html' });
-    assert.equal(page.status, 401);
-    assert.match(await page.text(), /<form method="post" action="\/login"/);
-    const login = await fetch(`${s.serve.url}/login`, { method: 'POST', body: new URLSearchParams({ key: VIEWER }), redirect: 'manual' });
+    assert.equal((await s.get('/', null)).status, 401, 'a page without a key, not from a browser');
+    const page = await s.get('/breakdown?by=user', null, { accept: 'text/html' });
+    assert.equal(page.status, 303, 'a browser goes to the sign-in page');
+    assert.equal(page.headers.get('location'), '/login?next=%2Fbreakdown%3Fby%3Duser');
+    assert.match(await (await s.get('/login?next=%2Fbreakdown', null)).text(), /<form method="post" action="\/login"[\s\S]*name="next" value="\/breakdown"/);
+    const login = await fetch(`${s.serve.url}/login`, { method: 'POST', body: new URLSearchParams({ key: VIEWER, next: '//evil.example/' }), redirect: 'manual' });
     assert.equal(login.status, 303);
+    assert.equal(login.headers.get('location'), '/', 'never sent to another site');
     const cookie = login.headers.get('set-cookie')!;
     assert.match(cookie, /HttpOnly; SameSite=Strict/);
     assert.ok(!cookie.includes(VIEWER), 'the key is never in the cookie');
@@ -194,6 +197,8 @@ describe('tagspend serve API', () => {
     assert.equal(signedIn.headers.get('content-security-policy')?.includes("default-src 'none'"), true);
     const refused = await fetch(`${s.serve.url}/login`, { method: 'POST', body: new URLSearchParams({ key: APP_KEY }), redirect: 'manual' });
     assert.equal(refused.status, 403);
+    const crossSite = await fetch(`${s.serve.url}/login`, { method: 'POST', headers: { 'sec-fetch-site': 'cross-site' }, body: new URLSearchParams({ key: VIEWER }), redirect: 'manual' });
+    assert.equal(crossSite.status, 403);
   });
 
   test('the snapshot is replaced while requests are in flight: no error, and the new figures after', async () => {

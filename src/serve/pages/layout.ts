@@ -68,7 +68,7 @@ export function card(label: string, value: string, figure: string, extra = ''): 
   return `<div class="card"><div class="label">${escapeHtml(label)}</div><div class="value" data-figure="${escapeHtml(figure)}">${escapeHtml(value)}</div>${extra}</div>`;
 }
 
-export function loginPage(message: string | null): string {
+export function loginPage(message: string | null, next: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Sign in · tagspend</title><style>${STYLE}</style></head>
@@ -76,7 +76,7 @@ export function loginPage(message: string | null): string {
 <h1>tagspend</h1>
 <p>Sign in with the master key or a viewer key (<code>viewer: true</code> in the config).</p>
 ${message ? `<p class="error">${escapeHtml(message)}</p>` : ''}
-<form method="post" action="/login" class="filters"><label>Key<input type="password" name="key" autocomplete="current-password" required></label><button type="submit">Sign in</button></form>
+<form method="post" action="/login" class="filters"><input type="hidden" name="next" value="${escapeHtml(next)}"><label>Key<input type="password" name="key" autocomplete="current-password" required></label><button type="submit">Sign in</button></form>
 </main></body></html>
 `;
 }
