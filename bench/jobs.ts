@@ -18,6 +18,7 @@ import { createWriteStream } from 'node:fs';
 import { copyFile, link, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { once } from 'node:events';
 import { createGzip, constants as zlib } from 'node:zlib';
 import { loadConfig } from '../src/config/load.ts';
@@ -30,6 +31,7 @@ import { jobSettings } from '../jobs/run/settings.ts';
 import { makeRecord, objectKey, seededRandom, type RecordShape } from '../test/helpers/spend-fixtures.ts';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 5_000_000);
+export const BENCH_RECORDS = RECORDS;
 const OBJECTS = Number(process.env.BENCH_OBJECTS ?? 20);
 const KEEP = process.env.BENCH_KEEP === '1';
 const CACHE = process.env.BENCH_CACHE ?? join(tmpdir(), 'tagspend-bench-jobs-cache');
@@ -38,6 +40,7 @@ const GENERATOR_VERSION = 1;
 const SHAPE: RecordShape = { users: 50_000, apps: 200, teams: 40, projects: 300 };
 const WEEK_MS = 7 * 86_400_000;
 const END = Date.parse('2026-11-10T00:00:00Z');
+export const BENCH_END = END;
 const START = END - WEEK_MS;
 const CHUNK_CHARS = 4 * 1024 * 1024;
 
@@ -90,7 +93,7 @@ async function linkTree(from: string, to: string): Promise<void> {
 }
 
 /** The objects in `storeDir`: from the cache when it has this generator's output, else generated. */
-async function objectsInto(storeDir: string, scratch: string): Promise<{ bytes: number; cached: boolean }> {
+export async function objectsInto(storeDir: string, scratch: string): Promise<{ bytes: number; cached: boolean }> {
   if (CACHE === 'off') return { bytes: await generate(new LocalStore(storeDir), scratch), cached: false };
   const entry = join(CACHE, `v${GENERATOR_VERSION}-${RECORDS}-records-${OBJECTS}-objects`);
   const marker = join(entry, 'complete.json');
@@ -195,4 +198,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// bench/serve.ts imports the generator; only a run of this file benchmarks the jobs.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

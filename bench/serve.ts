@@ -1,0 +1,91 @@
+// `npm run bench:serve`: the read side under load. Builds (once, cached) a snapshot of
+// BENCH_RECORDS (default 5,000,000) records with the jobs benchmark's generator (a week of
+// realistic spend, bench/jobs.ts), starts `tagspend serve` on it, and has BENCH_USERS (default 10)
+// concurrent users ask for the overview page, the breakdown page and GET /api/report over a
+// 30-day range, BENCH_SECONDS (default 20) per target. Prints p50/p99 latency per target
+// (goal: p99 < 300 ms with 10 users). BENCH_CACHE as in bench:jobs.
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config/load.ts';
+import { createLogger } from '../src/log.ts';
+import { startServe } from '../src/serve/server.ts';
+import { runJob } from '../jobs/run/runner.ts';
+import { jobSettings } from '../jobs/run/settings.ts';
+import { LocalStore } from '../src/store/local.ts';
+import { objectsInto, BENCH_END, BENCH_RECORDS } from './jobs.ts';
+
+const USERS = Number(process.env.BENCH_USERS ?? 10);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const CACHE = process.env.BENCH_CACHE ?? join(tmpdir(), 'tagspend-bench-jobs-cache');
+const KEY = 'sk-bench-viewer-0123456789';
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+/** A snapshot of the generated records, built by a real reconcile once and kept in the cache. */
+async function snapshotFile(dir: string): Promise<string> {
+  const cached = join(CACHE, `serve-snapshot-${BENCH_RECORDS}.duckdb`);
+  if (CACHE !== 'off' && existsSync(cached)) return cached;
+  const store = new LocalStore(join(dir, 'store'));
+  await objectsInto(store.root, dir);
+  const settings = jobSettings(loadConfig({ env: {}, overrides: { data_dir: dir, store: { url: store.url } } }));
+  const run = await runJob({ job: 'reconcile', trigger: 'cli', full: true }, { settings, store, log: createLogger('warn'), now: () => new Date(BENCH_END + 3_600_000) });
+  if (run.status !== 'success') throw new Error(`reconcile failed: ${run.error}`);
+  await store.close();
+  if (CACHE === 'off') return settings.snapshotFile;
+  await mkdir(CACHE, { recursive: true });
+  await copyFile(settings.snapshotFile, cached);
+  return cached;
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'tagspend-bench-serve-'));
+  try {
+    const t0 = performance.now();
+    const snapshot = await snapshotFile(dir);
+    console.log(`snapshot  ${BENCH_RECORDS.toLocaleString('en-US')} records, ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const resolved = loadConfig({
+      env: {},
+      overrides: { data_dir: dir, jobs: { snapshot_file: snapshot }, keys: [{ key: KEY, alias: 'bench', viewer: true }], serve: { port: 0, host: '127.0.0.1' } },
+    });
+    const today = new Date(BENCH_END - 1).toISOString().slice(0, 10);
+    const from = new Date(BENCH_END - 30 * 86_400_000).toISOString().slice(0, 10);
+    const serve = await startServe(resolved, { logger: createLogger('warn'), clock: () => BENCH_END - 1 });
+    const targets: [string, string][] = [
+      ['overview', `/?key=team`],
+      ['breakdown', `/breakdown?by=tag:team&from=${from}&to=${today}`],
+      ['/api/report', `/api/report?by=tag:app&from=${from}&to=${today}`],
+    ];
+    try {
+      for (const [name, path] of targets) {
+        const warm = await fetch(`${serve.url}${path}`, { headers: { authorization: `Bearer ${KEY}` } });
+        if (warm.status !== 200) throw new Error(`${path}: HTTP ${warm.status} ${await warm.text()}`);
+        await warm.arrayBuffer();
+        const latencies: number[] = [];
+        const deadline = performance.now() + SECONDS * 1000;
+        await Promise.all(
+          Array.from({ length: USERS }, async () => {
+            while (performance.now() < deadline) {
+              const start = performance.now();
+              const res = await fetch(`${serve.url}${path}`, { headers: { authorization: `Bearer ${KEY}` } });
+              await res.arrayBuffer();
+              if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status}`);
+              latencies.push(performance.now() - start);
+            }
+          }),
+        );
+        latencies.sort((a, b) => a - b);
+        console.log(`${name.padEnd(12)} ${String(latencies.length).padStart(6)} requests  p50 ${percentile(latencies, 50).toFixed(1).padStart(7)} ms  p99 ${percentile(latencies, 99).toFixed(1).padStart(7)} ms  (goal p99 < 300 ms, ${USERS} users)`);
+      }
+    } finally {
+      await serve.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
