@@ -59,6 +59,34 @@ const SECURITY_HEADERS = {
 /** The tag key LiteLLM's group_by=team maps to. */
 const TEAM_TAG_KEY = 'team';
 
+/** A rendered answer; cached per snapshot version, since a snapshot never changes. */
+interface Reply {
+  type: string;
+  body: string;
+  headers?: Record<string, string>;
+}
+
+/** Answers of one snapshot version, least recently used dropped first. */
+class ReplyCache {
+  private readonly entries = new Map<string, Reply>();
+  constructor(private readonly max: number) {}
+  get(key: string): Reply | undefined {
+    const hit = this.entries.get(key);
+    if (hit) {
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+    }
+    return hit;
+  }
+  set(key: string, reply: Reply): void {
+    this.entries.set(key, reply);
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+  }
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const json = (body: unknown): Reply => ({ type: JSON_TYPE, body: JSON.stringify(body) });
+
 interface Ctx {
   req: IncomingMessage;
   res: ServerResponse;
@@ -85,6 +113,7 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
   if (keyring.open) log.warn('NO API KEYS CONFIGURED: tagspend serve shows spend to anyone who can reach it. Set master_key (or viewer keys) in the config.');
 
   const freshnessOf = (conn: DuckDBConnection): Promise<Freshness> => readFreshness(conn, resolved.paths.statusFile);
+  const cache = new ReplyCache(256);
 
   async function tagKeyChoices(conn: DuckDBConnection, from: string, to: string): Promise<string[]> {
     const keys = (await selectRows(conn, sql('serve/tag_keys'), { from, to })).map((r) => `tag:${String(r.tag_key)}`);
@@ -130,7 +159,7 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
     };
   }
 
-  type Handler = (conn: DuckDBConnection, c: Ctx) => Promise<void>;
+  type Handler = (conn: DuckDBConnection, c: Ctx) => Promise<Reply>;
   const pages = new Map<string, { title: string; render: (conn: DuckDBConnection, c: Ctx) => Promise<string> }>([
     ['/', { title: 'Where the money went', render: async (conn, c) => overviewBody((await overviewData(conn, c)).overview) }],
     [
@@ -153,7 +182,7 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
   ]);
 
   const api = new Map<string, Handler>([
-    ['/api/overview', async (conn, c) => sendJson(c.res, 200, { ...(await overviewData(conn, c)).overview, freshness: await freshnessOf(conn) })],
+    ['/api/overview', async (conn, c) => json((await overviewData(conn, c)).overview)],
     [
       '/api/report',
       async (conn, c) => {
@@ -161,21 +190,22 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
         const period = c.params.period(c.today);
         const filters = c.params.filters();
         const report = filters.length ? await buildDrillReport(conn, { ...period, by, filters }, timezone) : await buildReport(conn, { ...period, by }, timezone);
-        sendJson(c.res, 200, reportJson(report));
+        return json(reportJson(report));
       },
     ],
-    ['/api/budgets', async (conn, c) => sendJson(c.res, 200, await buildBudgets(conn))],
-    ['/api/requests', async (conn, c) => sendJson(c.res, 200, await listRequests(conn, requestFilters(c)))],
-    ['/api/freshness', async (conn, c) => sendJson(c.res, 200, await freshnessOf(conn))],
-    ['/spend/tags', async (conn, c) => sendJson(c.res, 200, await spendTags(conn, c.params, timezone))],
-    ['/global/spend/report', async (conn, c) => sendJson(c.res, 200, await globalSpendReport(conn, c.params, TEAM_TAG_KEY))],
-    ['/tag/daily/activity', async (conn, c) => sendJson(c.res, 200, await tagDailyActivity(conn, c.params))],
+    ['/api/budgets', async (conn) => json(await buildBudgets(conn))],
+    // Never cached: the status file changes without a new snapshot when a job run fails.
+    ['/api/freshness', async (conn) => json(await freshnessOf(conn))],
+    ['/api/requests', async (conn, c) => json(await listRequests(conn, requestFilters(c)))],
+    ['/spend/tags', async (conn, c) => json(await spendTags(conn, c.params, timezone))],
+    ['/global/spend/report', async (conn, c) => json(await globalSpendReport(conn, c.params, TEAM_TAG_KEY))],
+    ['/tag/daily/activity', async (conn, c) => json(await tagDailyActivity(conn, c.params))],
     [
       '/breakdown.csv',
       async (conn, c) => {
         const { by, period, report } = await reportFor(conn, c);
         const name = `spend-by-${dimensionLabel(by)}-${period.from}-to-${period.to}.csv`.replace(/[^A-Za-z0-9._-]/g, '_');
-        send(c.res, 200, 'text/csv; charset=utf-8', renderReport(report, 'csv'), { 'content-disposition': `attachment; filename="${name}"` });
+        return { type: 'text/csv; charset=utf-8', body: renderReport(report, 'csv'), headers: { 'content-disposition': `attachment; filename="${name}"` } };
       },
     ],
   ]);
@@ -259,11 +289,18 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowedError(`${req.method} is not allowed on ${path}`);
       const principal = sessions.authenticate(req);
       const c: Ctx = { req, res, params: new Params(url.searchParams), today: localDate(new Date(clock()), timezone) };
-      await source.withConnection(async (conn) => {
-        if (apiHandler) return apiHandler(conn, c);
-        const body = await pageDef!.render(conn, c);
+      await source.withConnection(async (conn, version) => {
+        // Figures depend only on the snapshot, the day and the query: computed once per snapshot.
+        const cacheKey = `${version}\u0000${c.today}\u0000${path}${url.search}`;
+        let reply = path === '/api/freshness' ? undefined : cache.get(cacheKey);
+        if (!reply) {
+          reply = apiHandler ? await apiHandler(conn, c) : { type: 'text/html; charset=utf-8', body: await pageDef!.render(conn, c) };
+          cache.set(cacheKey, reply);
+        }
+        if (apiHandler) return send(res, 200, reply.type, reply.body, reply.headers);
+        // The frame is per request: freshness comes from the status file, which a failed job run changes.
         const freshness = await freshnessOf(conn);
-        sendHtml(res, 200, page({ title: pageDef!.title, path, freshness, body, signedIn: principal.kind !== 'open' && presentedBySession(req) }));
+        sendHtml(res, 200, page({ title: pageDef!.title, path, freshness, body: reply.body, signedIn: principal.kind !== 'open' && presentedBySession(req) }));
       });
     } catch (err) {
       fail(req, res, path, err);
