@@ -16,10 +16,10 @@ export interface Db {
   readonly conn: DuckDBConnection;
   readonly readOnly: boolean;
   /**
-   * Another connection on the same database, set up like `conn` (session settings and any
-   * sandbox); closed by close(). For readers that run queries side by side (`tagspend serve`).
+   * `conn` and the extra connections asked for at open (OpenReaderOptions.connections), each set
+   * up like `conn`: for readers that run queries side by side (`tagspend serve`).
    */
-  connect(): Promise<DuckDBConnection>;
+  readonly connections: readonly DuckDBConnection[];
   /** Closes the connections and the instance; safe to call twice. */
   close(): void;
 }
@@ -47,20 +47,13 @@ function holderOf(err: unknown): string {
   return m ? `process ${m[1]}` : 'another process';
 }
 
-function wrap(path: string, instance: DuckDBInstance, conn: DuckDBConnection, readOnly: boolean): Db {
+function wrap(path: string, instance: DuckDBInstance, conn: DuckDBConnection, readOnly: boolean, extra: DuckDBConnection[] = []): Db {
   let closed = false;
-  const extra: DuckDBConnection[] = [];
   return {
     path,
     conn,
     readOnly,
-    async connect() {
-      if (closed) throw new Error(`${path} is closed`);
-      const c = await instance.connect();
-      extra.push(c);
-      await c.run(sql('db/configure_session'));
-      return c;
-    },
+    connections: [conn, ...extra],
     close() {
       if (closed) return;
       closed = true;
@@ -134,6 +127,8 @@ export interface OpenReaderOptions {
    * reader must not read the config (the master key) or write files.
    */
   allowFiles?: boolean;
+  /** Connections in all (default 1), made before the configuration is locked. */
+  connections?: number;
 }
 
 /**
@@ -162,8 +157,14 @@ export async function openReader(file: string, options: OpenReaderOptions = {}):
     const conn = await instance.connect();
     await conn.run(sql('db/configure_session'));
     await assertReadable(conn, path);
+    const extra: DuckDBConnection[] = [];
+    for (let i = 1; i < (options.connections ?? 1); i++) {
+      const c = await instance.connect();
+      extra.push(c);
+      await c.run(sql('db/configure_session'));
+    }
     if (!options.allowFiles) await conn.run(sql('db/lock_configuration'));
-    return wrap(path, instance, conn, true);
+    return wrap(path, instance, conn, true, extra);
   } catch (err) {
     instance.closeSync();
     throw err;

@@ -105,16 +105,8 @@ export class SnapshotSource {
       throw new DatabaseMissingError(`no snapshot yet at ${this.file}: run \`tagspend jobs run reconcile\` first`);
     }
     if (this.current?.version === version) return this.current;
-    const db = await openReader(this.file);
-    let generation: Generation;
-    try {
-      const conns = [db.conn];
-      for (let i = 1; i < this.options.connections; i++) conns.push(await db.connect());
-      generation = new Generation(db, version, conns);
-    } catch (err) {
-      db.close();
-      throw err;
-    }
+    const db = await openReader(this.file, { connections: this.options.connections });
+    const generation = new Generation(db, version, [...db.connections]);
     if (this.closed) {
       generation.retire();
       throw new Error('the snapshot source is closed');

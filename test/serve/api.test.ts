@@ -201,6 +201,19 @@ describe('tagspend serve API', () => {
     assert.equal(crossSite.status, 403);
   });
 
+  test('every connection serve reads with is sandboxed: no file access, configuration locked', async () => {
+    const leases = await Promise.all([0, 1, 2].map(() => s.serve.source.lease())); // all three at once
+    try {
+      assert.equal(new Set(leases.map((l) => l.conn)).size, 3);
+      for (const { conn } of leases) {
+        await assert.rejects(conn.run("SELECT * FROM read_text('/etc/hostname')"), /disabled|external access/i);
+        await assert.rejects(conn.run('SET enable_external_access = true'), /lock|disabled|cannot/i);
+      }
+    } finally {
+      for (const l of leases) l.release();
+    }
+  });
+
   test('the snapshot is replaced while requests are in flight: no error, and the new figures after', async () => {
     const before = await s.json<any>('/api/report?by=key&from=2026-11-01&to=2026-11-25');
     const more = makeRecords(400, 77, Date.parse('2026-11-24T00:00:00Z'), 60_000).map((r) => ({ ...r, request_id: `extra-${r.request_id}` }));
