@@ -1,6 +1,5 @@
 // `tagspend serve`: the dashboard and spend API over the read-only snapshot, until SIGTERM/SIGINT.
 import type { CommandModule } from 'yargs';
-import { startServe } from '../../serve/server.ts';
 import { commandContext } from '../context.ts';
 
 interface Args {
@@ -20,6 +19,7 @@ export const serveCommand: CommandModule<object, Args> = {
       .option('data-dir', { type: 'string', describe: 'Local data directory (TAGSPEND_DATA_DIR)' }) as never,
   handler: async (argv) => {
     const { resolved, logger } = commandContext(argv, { data_dir: argv['data-dir'], serve: { port: argv.port, host: argv.host } });
+    const { startServe } = await import('../../serve/server.ts');
     const serve = await startServe(resolved, { logger });
     process.stdout.write(`tagspend serve: open ${serve.url}/ (snapshot ${resolved.paths.snapshotFile})\n`);
     await new Promise<void>((resolve) => {
