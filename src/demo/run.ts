@@ -135,6 +135,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   out('try:');
   out(`  npx tagspend query "SELECT t.tag, round(sum(cost_usd), 4) AS usd, count(*) AS requests FROM spend_logs, unnest(tags) AS t(tag) GROUP BY 1 ORDER BY 2 DESC LIMIT 10"`);
   out(`  npx tagspend report --by user --format md`);
+  out(`  npx tagspend serve            # the dashboard: open the URL it prints`);
   out(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return {
     sent: Object.values(statuses).reduce((a, b) => a + b, 0),
