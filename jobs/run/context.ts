@@ -26,8 +26,10 @@ export interface RunCounts {
   rejected: number;
   repriced: number;
   days: number;
+  /** Bill lines imported plus requests whose allocated share of a bill changed (true-up). */
+  billed: number;
 }
 
 export function zeroCounts(): RunCounts {
-  return { objects: 0, rows: 0, duplicates: 0, rejected: 0, repriced: 0, days: 0 };
+  return { objects: 0, rows: 0, duplicates: 0, rejected: 0, repriced: 0, days: 0, billed: 0 };
 }

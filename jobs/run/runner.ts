@@ -19,6 +19,9 @@ import { silentProgress, type Progress } from './progress.ts';
 import { runReprice } from '../steps/reprice.ts';
 import { applyTimezone, runRollup } from '../steps/rollup.ts';
 import { recordRunStatus } from './status-file.ts';
+import { runTrueup } from '../steps/trueup.ts';
+import { importBillLines } from '../steps/trueup-import.ts';
+import type { BillLine } from '../../src/trueup/bill.ts';
 import type { JobSettings } from './settings.ts';
 
 import type { JobName } from './names.ts';
@@ -34,8 +37,10 @@ export interface SkippedRun {
 export interface RunRequest {
   job: JobName;
   trigger: 'cli' | 'schedule';
-  /** ingest/reconcile: list every object, not only recent partitions. */
+  /** ingest/reconcile: list every object, not only recent partitions; trueup: allocate every billed day again. */
   full?: boolean;
+  /** trueup: bill lines to import (already validated) before allocating. */
+  bill?: readonly BillLine[];
   /** report: the day to report (default: yesterday in the configured timezone). */
   reportDay?: string;
   /** Scheduled runs that were skipped meanwhile, recorded in job_runs by this run. */
@@ -86,6 +91,14 @@ const repriceStep = step('reprice', async (ctx, counts, _req, deps) => {
   const prices = deps.prices ?? loadPriceTable(ctx.settings.priceOverridesFile ? { overridesFile: ctx.settings.priceOverridesFile } : {});
   counts.repriced += (await runReprice(ctx, prices)).repriced;
 });
+const billImportStep = step('bill-import', async (ctx, counts, req) => {
+  if (req.bill === undefined || req.bill.length === 0) return;
+  counts.billed += (await importBillLines(ctx, req.bill)).lines;
+});
+const trueupStep = step('trueup', async (ctx, counts, req) => {
+  const r = await runTrueup(ctx, { full: req.job === 'trueup' && (req.full ?? false) });
+  counts.billed += r.changed + r.pools;
+});
 const rollupStep = step('rollup', async (ctx, counts) => {
   counts.days += (await runRollup(ctx)).days;
 });
@@ -93,13 +106,17 @@ const budgetsStep = step('budgets', async (ctx) => {
   await runBudgets(ctx, ctx.settings.alerts);
 });
 
-/** What each job runs, in order. Reconcile = ingest, re-price, rollup, budgets. */
+/**
+ * What each job runs, in order. Reconcile = ingest, re-price, true-up, rollup, budgets; trueup =
+ * import (when lines are given), allocate, and roll up the days whose shares changed.
+ */
 export const JOB_STEPS: Readonly<Record<Exclude<JobName, 'report'>, readonly Step[]>> = {
   ingest: [ingestStep],
   reprice: [repriceStep],
+  trueup: [billImportStep, trueupStep, rollupStep],
   rollup: [rollupStep],
   budgets: [budgetsStep],
-  reconcile: [ingestStep, repriceStep, rollupStep, budgetsStep],
+  reconcile: [ingestStep, repriceStep, trueupStep, rollupStep, budgetsStep],
 };
 
 async function exists(path: string): Promise<boolean> {
@@ -180,7 +197,7 @@ export async function runJob(req: RunRequest, deps: RunDeps): Promise<RunSummary
     }
     const status = error !== null ? 'failed' : deps.signal?.aborted ? 'interrupted' : 'success';
     await finishRun(db, runId, now(), status, counts, error);
-    const changed = retimed || counts.rows + counts.repriced + counts.days + counts.rejected > 0;
+    const changed = retimed || counts.rows + counts.repriced + counts.days + counts.rejected + counts.billed > 0;
     let snapshotPublished = false;
     if (error === null && (changed || !(await exists(settings.snapshotFile)))) {
       const t0 = performance.now();
@@ -220,6 +237,7 @@ export function summaryLine(s: RunSummary): string {
     `rejected=${s.rejected}`,
     `repriced=${s.repriced}`,
     `days=${s.days}`,
+    ...(s.billed > 0 ? [`billed=${s.billed}`] : []),
     `duration=${(s.durationMs / 1000).toFixed(2)}s`,
   ];
   if (s.reportFiles.length > 0) parts.push(`files=${s.reportFiles.length}`);
