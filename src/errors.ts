@@ -169,6 +169,32 @@ export class QueryError extends TagspendError {
   override readonly status = 400;
 }
 
+/** A bill file (or fetched page) with problems: nothing of the import was stored. */
+export class BillRejectedError extends TagspendError {
+  override readonly code = 'BILL_REJECTED';
+  override readonly status = 400;
+  /** `file:line: reason`, every problem found. */
+  readonly problems: string[];
+
+  constructor(message: string, problems: string[]) {
+    super(message);
+    this.problems = problems;
+  }
+}
+
+/** A provider's cost API could not be read (HTTP error, unreachable, not JSON). */
+export class BillFetchError extends TagspendError {
+  override readonly code = 'BILL_FETCH_FAILED';
+  override readonly status = 502;
+  /** The provider's HTTP status; null when it could not be reached. */
+  readonly httpStatus: number | null;
+
+  constructor(message: string, httpStatus: number | null, options: { cause?: unknown } = {}) {
+    super(message, options);
+    this.httpStatus = httpStatus;
+  }
+}
+
 export function toOpenAIError(err: unknown): { status: number; body: OpenAIErrorBody } {
   if (err instanceof TagspendError) {
     const code = err instanceof UpstreamError ? err.upstreamCode : err.code.toLowerCase();

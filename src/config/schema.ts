@@ -192,6 +192,38 @@ export const configSchema = z.strictObject({
           formats: z.array(z.enum(['csv', 'json', 'md', 'html'])).default(['md', 'csv']),
         })
         .prefault({}),
+      /** Reconcile also writes spend_logs to the store as Hive-partitioned Parquet (docs/scale.md). */
+      export_parquet: z.boolean().default(false),
+    })
+    .prefault({}),
+
+  /** Invoice true-up: providers' bills imported and allocated to the records (docs/trueup.md). */
+  trueup: z
+    .strictObject({
+      /** `tagspend trueup report` exits 1 when a day's billed cost differs from the estimate by more than this percentage. */
+      alert_pct: z.number().min(0).default(5),
+      /** Where `tagspend trueup fetch` asks, and the environment variable holding the admin key. */
+      openai: z
+        .strictObject({
+          base_url: z.url().default('https://api.openai.com/v1'),
+          admin_key_env: z.string().min(1).default('OPENAI_ADMIN_KEY'),
+        })
+        .prefault({}),
+      anthropic: z
+        .strictObject({
+          base_url: z.url().default('https://api.anthropic.com/v1'),
+          admin_key_env: z.string().min(1).default('ANTHROPIC_ADMIN_KEY'),
+        })
+        .prefault({}),
+      fetch_timeout_ms: durationMs.default(60_000),
+    })
+    .prefault({}),
+
+  /** The tag hygiene report (`tagspend report --by hygiene`). */
+  hygiene: z
+    .strictObject({
+      /** Tag keys every request should carry (e.g. team, app): traffic without them is listed per API key. */
+      required_tag_keys: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
 });

@@ -13,6 +13,7 @@ import { demoCommand } from './demo.ts';
 import { tagsCommand } from './tags.ts';
 import { configCommand } from './config.ts';
 import { serveCommand } from './serve.ts';
+import { trueupCommand } from './trueup.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
@@ -26,4 +27,5 @@ export const commands: CommandModule<any, any>[] = [
   tagsCommand,
   configCommand,
   serveCommand,
+  trueupCommand,
 ];
