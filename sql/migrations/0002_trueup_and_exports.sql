@@ -4,6 +4,15 @@
 -- imported bill covers its provider and UTC day.
 ALTER TABLE spend_logs ADD COLUMN billed_usd DECIMAL(18, 10);
 
+-- The rollups' billed measure: the sum of billed_usd (0 where no bill covers the requests).
+ALTER TABLE rollup_daily ADD COLUMN billed_usd DECIMAL(38, 10) DEFAULT 0;
+ALTER TABLE rollup_daily_tag ADD COLUMN billed_usd DECIMAL(38, 10) DEFAULT 0;
+ALTER TABLE rollup_daily_tag_key ADD COLUMN billed_usd DECIMAL(38, 10) DEFAULT 0;
+ALTER TABLE rollup_daily_user ADD COLUMN billed_usd DECIMAL(38, 10) DEFAULT 0;
+ALTER TABLE rollup_daily_metadata ADD COLUMN billed_usd DECIMAL(38, 10) DEFAULT 0;
+ALTER TABLE rollup_daily_model ADD COLUMN billed_usd DECIMAL(38, 10) DEFAULT 0;
+ALTER TABLE rollup_daily_key ADD COLUMN billed_usd DECIMAL(38, 10) DEFAULT 0;
+
 -- Bill lines imported plus requests whose allocated share changed, per job run.
 ALTER TABLE job_runs ADD COLUMN billed BIGINT;
 

@@ -36,7 +36,7 @@ GROUP BY "day", tag;
 CREATE OR REPLACE TEMP MACRO split_units(units, n, i) AS
   sign(units) * (abs(units) // n + CASE WHEN i <= abs(units) % n THEN 1 ELSE 0 END);
 -- The measure classes of spend_measures, by name.
-CREATE OR REPLACE TEMP MACRO is_pair_key(c) AS c IN ('set_id', 'day', 'tag_key', 'tag_value', 'n', 'i', 'spend_units');
+CREATE OR REPLACE TEMP MACRO is_pair_key(c) AS c IN ('set_id', 'day', 'tag_key', 'tag_value', 'n', 'i');
 CREATE OR REPLACE TEMP MACRO is_token_measure(c) AS NOT is_pair_key(c) AND suffix(c, '_tokens');
 CREATE OR REPLACE TEMP MACRO is_money_measure(c) AS NOT is_pair_key(c) AND suffix(c, '_usd');
 CREATE OR REPLACE TEMP MACRO is_count_measure(c) AS NOT is_pair_key(c) AND NOT suffix(c, '_tokens') AND NOT suffix(c, '_usd');
@@ -53,16 +53,16 @@ whole AS (
   GROUP BY "day", tag_key, tag_value
 ),
 ranked AS (
-  -- Spend in 1e-10 USD units, converted once per pair (a DECIMAL(38,10) to HUGEINT cast is slow).
-  SELECT p.*, (p.spend_usd * 10000000000)::HUGEINT AS spend_units, r.n,
-    row_number() OVER (PARTITION BY p.set_id, p.tag_key ORDER BY p.tag_value) AS i
+  -- Money in 1e-10 USD units, converted once per pair (a DECIMAL(38,10) to HUGEINT cast is slow).
+  SELECT COLUMNS(c -> NOT is_money_measure(c)), (COLUMNS(c -> is_money_measure(c)) * 10000000000)::HUGEINT,
+    row_number() OVER (PARTITION BY set_id, tag_key ORDER BY tag_value) AS i
   FROM pairs p JOIN repeated r USING (set_id, tag_key)
 ),
 split AS (
   SELECT "day", tag_key, tag_value,
     (sum(split_units(COLUMNS(c -> is_count_measure(c)) * 1000000, n, i))::DECIMAL(38, 0) * 0.000001::DECIMAL(38, 6))::DECIMAL(38, 6),
     sum(split_units(COLUMNS(c -> is_token_measure(c)), n, i))::BIGINT,
-    (sum(split_units(spend_units, n, i))::DECIMAL(38, 0) * 0.0000000001::DECIMAL(38, 10))::DECIMAL(38, 10) AS spend_usd
+    (sum(split_units(COLUMNS(c -> is_money_measure(c)), n, i))::DECIMAL(38, 0) * 0.0000000001::DECIMAL(38, 10))::DECIMAL(38, 10)
   FROM ranked
   GROUP BY "day", tag_key, tag_value
 )
@@ -72,14 +72,14 @@ GROUP BY "day", tag_key, tag_value;
 
 INSERT INTO rollup_daily_user BY NAME
 SELECT "day", "user", unnest(spend_measures(r))
-FROM (SELECT "day", "user", outcome, cost_usd, COLUMNS('_tokens$') FROM spend_logs WHERE "day" IN (SELECT "day" FROM rollup_scope)) r
+FROM (SELECT "day", "user", outcome, cost_usd, billed_usd, COLUMNS('_tokens$') FROM spend_logs WHERE "day" IN (SELECT "day" FROM rollup_scope)) r
 GROUP BY "day", "user";
 
 -- A request counts once under each metadata key it carries (one value per key).
 INSERT INTO rollup_daily_metadata BY NAME
 SELECT "day", e."key" AS meta_key, e."value" AS meta_value, unnest(spend_measures(r))
 FROM (
-  SELECT "day", outcome, cost_usd, COLUMNS('_tokens$'), unnest(map_entries(metadata)) AS e
+  SELECT "day", outcome, cost_usd, billed_usd, COLUMNS('_tokens$'), unnest(map_entries(metadata)) AS e
   FROM spend_logs
   WHERE "day" IN (SELECT "day" FROM rollup_scope) AND cardinality(metadata) > 0
 ) r
@@ -87,12 +87,12 @@ GROUP BY "day", e."key", e."value";
 
 INSERT INTO rollup_daily_model BY NAME
 SELECT "day", provider, model, upstream_model, unnest(spend_measures(r))
-FROM (SELECT "day", provider, model, upstream_model, outcome, cost_usd, COLUMNS('_tokens$') FROM spend_logs WHERE "day" IN (SELECT "day" FROM rollup_scope)) r
+FROM (SELECT "day", provider, model, upstream_model, outcome, cost_usd, billed_usd, COLUMNS('_tokens$') FROM spend_logs WHERE "day" IN (SELECT "day" FROM rollup_scope)) r
 GROUP BY "day", provider, model, upstream_model;
 
 INSERT INTO rollup_daily_key BY NAME
 SELECT "day", key_alias, unnest(spend_measures(r))
-FROM (SELECT "day", key_alias, outcome, cost_usd, COLUMNS('_tokens$') FROM spend_logs WHERE "day" IN (SELECT "day" FROM rollup_scope)) r
+FROM (SELECT "day", key_alias, outcome, cost_usd, billed_usd, COLUMNS('_tokens$') FROM spend_logs WHERE "day" IN (SELECT "day" FROM rollup_scope)) r
 GROUP BY "day", key_alias;
 
 DELETE FROM rollup_pending_days WHERE "day" IN (SELECT "day" FROM rollup_scope);

@@ -15,6 +15,7 @@
 --   unpriced  cost unknown (cost_usd NULL; it counts 0 in spend_usd)
 --   *_tokens  token counts by kind, NULL counting 0
 --   spend_usd DECIMAL sum of cost_usd
+--   billed_usd DECIMAL sum of billed_usd, the requests' shares of imported bills (docs/trueup.md)
 CREATE OR REPLACE TEMP MACRO spend_measures(r) AS {
   requests: count(*),
   errors: count(*) FILTER (WHERE r.outcome IS DISTINCT FROM 'success'),
@@ -25,7 +26,8 @@ CREATE OR REPLACE TEMP MACRO spend_measures(r) AS {
   cached_tokens: coalesce(sum(r.cached_tokens), 0)::BIGINT,
   cache_write_tokens: coalesce(sum(r.cache_write_tokens), 0)::BIGINT,
   reasoning_tokens: coalesce(sum(r.reasoning_tokens), 0)::BIGINT,
-  spend_usd: coalesce(sum(r.cost_usd), 0)::DECIMAL(38, 10)
+  spend_usd: coalesce(sum(r.cost_usd), 0)::DECIMAL(38, 10),
+  billed_usd: coalesce(sum(r.billed_usd), 0)::DECIMAL(38, 10)
 };
 
 CREATE OR REPLACE TEMP TABLE rollup_scope AS SELECT "day" FROM rollup_pending_days;
@@ -34,7 +36,7 @@ CREATE OR REPLACE TEMP TABLE rollup_scope AS SELECT "day" FROM rollup_pending_da
 -- rollups only touch these.
 CREATE OR REPLACE TEMP TABLE rollup_tag_sets AS
 SELECT "day", tags, unnest(spend_measures(r))
-FROM (SELECT "day", tags, outcome, cost_usd, COLUMNS('_tokens$') FROM spend_logs WHERE "day" IN (SELECT "day" FROM rollup_scope)) r
+FROM (SELECT "day", tags, outcome, cost_usd, billed_usd, COLUMNS('_tokens$') FROM spend_logs WHERE "day" IN (SELECT "day" FROM rollup_scope)) r
 GROUP BY "day", tags;
 
 -- Tag pairs: `team:search` is key `team`, value `search` (split at the first ':'); set_id

@@ -10,6 +10,9 @@ import { makeRecords, putRecordObjects } from '../helpers/spend-fixtures.ts';
 import { anthropicPage, openaiPage, pretty } from '../helpers/bills.ts';
 import { decimalUnits, usdUnits, utcDay } from '../jobs/expected.ts';
 import { createHarness, type Harness } from '../jobs/harness.ts';
+import { openReader } from '../../src/db/open.ts';
+import { parseDimension } from '../../src/report/dimensions.ts';
+import { buildReport, UNATTRIBUTED } from '../../src/report/query.ts';
 
 const START = Date.parse('2026-11-02T00:00:00Z');
 const USD = 10_000_000_000n;
@@ -139,6 +142,47 @@ describe('true-up allocation', () => {
     const rows = await billedOf(`provider IN ('groq', 'acme') OR ts::DATE = '2026-11-05'`);
     assert.ok(rows.length > 100);
     assert.ok(rows.every((r) => r.billed === null));
+  });
+
+  test('rollups carry the billed shares, and billed reports add up to the bill with an (unattributed) row', async () => {
+    const cases: [string, string][] = [
+      ['rollup_daily', 'TRUE'],
+      ['rollup_daily_user', 'TRUE'],
+      ['rollup_daily_model', 'TRUE'],
+      ['rollup_daily_key', 'TRUE'],
+      ["rollup_daily_tag_key WHERE tag_key = 'team'", "len(list_filter(tags, t -> t LIKE 'team:%')) > 0"],
+      ["rollup_daily_metadata WHERE meta_key = 'project'", "metadata['project'] IS NOT NULL"],
+    ];
+    for (const [table, records] of cases) {
+      const r = (await h.rows(`SELECT sum(billed_usd)::VARCHAR AS s FROM ${table}`))[0]!;
+      const e = (await h.rows(`SELECT sum(billed_usd)::VARCHAR AS s FROM spend_logs WHERE ${records}`))[0]!;
+      assert.ok(decimalUnits(e.s) > 0n);
+      assert.equal(decimalUnits(r.s), decimalUnits(e.s), `${table}: the billed shares of its requests, split exactly`);
+    }
+    const unattributed = decimalUnits((await h.rows('SELECT sum(unattributed_usd)::VARCHAR AS s FROM trueup_pools'))[0]!.s);
+    const bill = decimalUnits((await h.rows('SELECT sum(amount_usd)::VARCHAR AS s FROM billed_costs'))[0]!.s);
+    const db = await openReader(h.settings.snapshotFile);
+    try {
+      for (const by of ['tag:team', 'model', 'tag']) {
+        const report = await buildReport(db.conn, { from: '2026-11-01', to: '2026-11-30', by: parseDimension(by), basis: 'billed' }, 'UTC');
+        assert.equal(report.basis, 'billed');
+        assert.deepEqual(report.table.columns.slice(-3), ['spend_usd', 'billed_usd', 'billed_share']);
+        assert.equal(decimalUnits(report.total.billed_usd), bill, `${by}: the total is the whole bill`);
+        const label = report.table.columns[0]!;
+        const un = report.table.rows.find((r) => r[label] === UNATTRIBUTED);
+        assert.equal(decimalUnits(un?.billed_usd), unattributed, by);
+        if (by !== 'tag') {
+          const sum = report.table.rows.reduce((s, r) => s + decimalUnits(r.billed_usd), 0n);
+          assert.equal(sum, bill, `${by}: the rows add up to the bill`);
+        }
+        assert.match(report.notes.join(' '), /have no imported bill/);
+      }
+      const estimated = await buildReport(db.conn, { from: '2026-11-01', to: '2026-11-30', by: parseDimension('tag:team') }, 'UTC');
+      assert.ok(!estimated.table.columns.includes('billed_usd'), 'the default basis is the estimate');
+      assert.ok(estimated.table.rows.every((r) => r.team !== UNATTRIBUTED));
+    } finally {
+      db.close();
+    }
   });
 
   test('re-importing the same pages changes nothing, not even when they were imported', async () => {

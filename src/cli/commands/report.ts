@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import type { CommandModule } from 'yargs';
 import { firstOfMonth, isDate, localDate } from '../../report/calendar.ts';
 import { DIMENSION_HELP, parseDimension } from '../../report/dimensions.ts';
-import type { ReportFormat } from '../../report/query.ts';
+import type { ReportBasis, ReportFormat } from '../../report/query.ts';
 import { commandContext } from '../context.ts';
 import { failCommand } from '../fail.ts';
 
@@ -13,6 +13,7 @@ interface Args {
   from?: string;
   to?: string;
   format: ReportFormat;
+  basis: ReportBasis;
   db?: string;
   out?: string;
   'data-dir'?: string;
@@ -29,6 +30,7 @@ export const reportCommand: CommandModule<object, Args> = {
       .option('from', { type: 'string', describe: 'First day, YYYY-MM-DD (default: the 1st of this month)' })
       .option('to', { type: 'string', describe: 'Last day, inclusive, YYYY-MM-DD (default: today); days in the configured timezone' })
       .option('format', { alias: 'f', choices: FORMATS, default: 'md' as ReportFormat, describe: 'Output format' })
+      .option('basis', { choices: ['estimated', 'billed'] as const, default: 'estimated' as ReportBasis, describe: 'estimated: the priced cost; billed: shares of imported provider bills (tagspend trueup), with an (unattributed) row' })
       .option('db', { type: 'string', describe: 'snapshot (default), main, or a path to a DuckDB file' })
       .option('out', { alias: 'o', type: 'string', describe: 'Write to this file instead of stdout' })
       .option('data-dir', { type: 'string', describe: 'Local data directory (TAGSPEND_DATA_DIR)' })
@@ -53,7 +55,7 @@ export const reportCommand: CommandModule<object, Args> = {
       const db = await openForReading(resolved.paths, argv.db);
       let text: string;
       try {
-        text = renderReport(await buildReport(db.conn, { from, to, by: parseDimension(argv.by) }, timezone), argv.format);
+        text = renderReport(await buildReport(db.conn, { from, to, by: parseDimension(argv.by), basis: argv.basis }, timezone), argv.format);
       } finally {
         db.close();
       }

@@ -1,18 +1,13 @@
 // `tagspend trueup <import|fetch|report>`: providers' bills into DuckDB, allocated to the records,
-// and compared with the estimates (docs/trueup.md).
+// and compared with the estimates (docs/trueup.md). The work's modules (DuckDB, the store, the
+// runner) are imported by the handlers, so `--help` and a bad argument stay fast.
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
-import { terminalProgress } from '../../../jobs/run/progress.ts';
-import { runJob, summaryLine } from '../../../jobs/run/runner.ts';
-import { jobSettings } from '../../../jobs/run/settings.ts';
 import { BillRejectedError } from '../../errors.ts';
 import { addDays, isDate, localDate } from '../../report/calendar.ts';
-import { openForReading } from '../../report/open.ts';
 import { renderTable, TABLE_FORMATS, type TableFormat } from '../../report/render/format.ts';
-import { buildTrueupReport } from '../../report/trueup.ts';
-import { openConfiguredStore } from '../../spool/shipping.ts';
 import { BILL_SOURCES, MAX_LISTED_PROBLEMS, problemText, type BillLine, type BillSource } from '../../trueup/bill.ts';
-import { FETCH_PROVIDERS, fetchBillPages, type FetchProvider } from '../../trueup/fetch.ts';
+import { FETCH_PROVIDERS, type FetchProvider } from '../../trueup/fetch.ts';
 import { parseBillFiles, type BillFile } from '../../trueup/parse.ts';
 import { commandContext } from '../context.ts';
 import { failCommand } from '../fail.ts';
@@ -55,6 +50,12 @@ function validated(source: BillSource, files: readonly BillFile[]): BillLine[] {
 /** Imports validated lines as one trueup job run (import, allocate, roll up, publish the snapshot). */
 async function importLines(argv: CommonArgs, lines: readonly BillLine[]): Promise<void> {
   const { resolved, logger } = commandContext(argv, { data_dir: argv['data-dir'], store: { url: argv.store } });
+  const [{ terminalProgress }, { runJob, summaryLine }, { jobSettings }, { openConfiguredStore }] = await Promise.all([
+    import('../../../jobs/run/progress.ts'),
+    import('../../../jobs/run/runner.ts'),
+    import('../../../jobs/run/settings.ts'),
+    import('../../spool/shipping.ts'),
+  ]);
   const settings = jobSettings(resolved);
   const store = openConfiguredStore(resolved);
   try {
@@ -126,6 +127,7 @@ const fetchCommand: CommandModule<CommonArgs, FetchArgs> = {
         process.exitCode = 2;
         return;
       }
+      const { fetchBillPages } = await import('../../trueup/fetch.ts');
       const to = argv.to ?? addDays(localDate(new Date(), 'UTC'), -1);
       const from = argv.from ?? addDays(to, -6);
       const pages = await fetchBillPages({
@@ -171,6 +173,7 @@ const reportCommand: CommandModule<CommonArgs, ReportArgs> = {
       const { resolved } = commandContext(argv, { data_dir: argv['data-dir'], store: { url: argv.store } });
       const today = localDate(new Date(), 'UTC');
       const period = { from: argv.from ?? `${today.slice(0, 8)}01`, to: argv.to ?? today };
+      const [{ openForReading }, { buildTrueupReport }] = await Promise.all([import('../../report/open.ts'), import('../../report/trueup.ts')]);
       const db = await openForReading(resolved.paths, argv.db);
       let report;
       try {
