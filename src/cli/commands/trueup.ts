@@ -7,7 +7,7 @@ import { BillRejectedError } from '../../errors.ts';
 import { addDays, isDate, localDate } from '../../report/calendar.ts';
 import { renderTable, TABLE_FORMATS, type TableFormat } from '../../report/render/format.ts';
 import { BILL_SOURCES, MAX_LISTED_PROBLEMS, problemText, type BillLine, type BillSource } from '../../trueup/bill.ts';
-import { FETCH_PROVIDERS, type FetchProvider } from '../../trueup/fetch.ts';
+import { FETCH_PROVIDERS, fetchBillPages, type FetchProvider } from '../../trueup/fetch.ts';
 import { parseBillFiles, type BillFile } from '../../trueup/parse.ts';
 import { commandContext } from '../context.ts';
 import { failCommand } from '../fail.ts';
@@ -127,7 +127,6 @@ const fetchCommand: CommandModule<CommonArgs, FetchArgs> = {
         process.exitCode = 2;
         return;
       }
-      const { fetchBillPages } = await import('../../trueup/fetch.ts');
       const to = argv.to ?? addDays(localDate(new Date(), 'UTC'), -1);
       const from = argv.from ?? addDays(to, -6);
       const pages = await fetchBillPages({
