@@ -20,6 +20,7 @@ import { runReprice } from '../steps/reprice.ts';
 import { applyTimezone, runRollup } from '../steps/rollup.ts';
 import { recordRunStatus } from './status-file.ts';
 import { runTrueup } from '../steps/trueup.ts';
+import { runParquetExport } from '../steps/parquet.ts';
 import { importBillLines } from '../steps/trueup-import.ts';
 import type { BillLine } from '../../src/trueup/bill.ts';
 import type { JobSettings } from './settings.ts';
@@ -99,6 +100,9 @@ const trueupStep = step('trueup', async (ctx, counts, req) => {
   const r = await runTrueup(ctx, { full: req.job === 'trueup' && (req.full ?? false) });
   counts.billed += r.changed + r.pools;
 });
+const parquetStep = step('parquet', async (ctx, _counts, req) => {
+  await runParquetExport(ctx, { full: req.job === 'parquet' && (req.full ?? false) });
+});
 const rollupStep = step('rollup', async (ctx, counts) => {
   counts.days += (await runRollup(ctx)).days;
 });
@@ -116,8 +120,14 @@ export const JOB_STEPS: Readonly<Record<Exclude<JobName, 'report'>, readonly Ste
   trueup: [billImportStep, trueupStep, rollupStep],
   rollup: [rollupStep],
   budgets: [budgetsStep],
+  parquet: [parquetStep],
   reconcile: [ingestStep, repriceStep, trueupStep, rollupStep, budgetsStep],
 };
+
+/** The steps of a run: reconcile also exports Parquet when jobs.export_parquet is set. */
+export function stepsOf(job: Exclude<JobName, 'report'>, settings: JobSettings): readonly Step[] {
+  return job === 'reconcile' && settings.exportParquet ? [...JOB_STEPS.reconcile, parquetStep] : JOB_STEPS[job];
+}
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
@@ -184,7 +194,7 @@ export async function runJob(req: RunRequest, deps: RunDeps): Promise<RunSummary
       if (req.job === 'report') {
         reportFiles = await writeDailyReport(ctx, req.reportDay ?? defaultReportDay(now(), settings.timezone));
       } else {
-        for (const s of JOB_STEPS[req.job]) {
+        for (const s of stepsOf(req.job, settings)) {
           if (deps.signal?.aborted) break;
           const t0 = performance.now();
           await s.run(ctx, counts, req, deps);

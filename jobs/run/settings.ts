@@ -22,6 +22,8 @@ export interface JobSettings {
   readonly lockWaitMs: number;
   readonly memoryLimit: string;
   readonly threads: number | undefined;
+  /** Reconcile ends with the Parquet export of the days that changed (jobs/steps/parquet.ts). */
+  readonly exportParquet: boolean;
   readonly schedules: { readonly reconcile: string; readonly full: string };
   readonly dailyReport: { readonly by: readonly string[]; readonly formats: readonly ('csv' | 'json' | 'md' | 'html')[] };
   readonly priceOverridesFile: string | undefined;
@@ -62,6 +64,7 @@ export function jobSettings(resolved: ResolvedConfig): JobSettings {
     lockWaitMs: jobs.lock_wait_seconds * 1000,
     memoryLimit: jobs.memory_limit,
     threads: jobs.threads,
+    exportParquet: jobs.export_parquet,
     schedules: Object.freeze({ ...jobs.schedules }),
     dailyReport: Object.freeze({ by: jobs.daily_report.by, formats: jobs.daily_report.formats }),
     priceOverridesFile: config.pricing.overrides_file,

@@ -38,7 +38,7 @@ const runCommand: CommandModule<CommonArgs, RunArgs> = {
   builder: (y) =>
     common(y)
       .positional('job', { choices: JOB_NAMES, demandOption: true, describe: 'The job to run' })
-      .option('full', { type: 'boolean', describe: 'ingest/reconcile: list every object, not only recent partitions' })
+      .option('full', { type: 'boolean', describe: 'ingest/reconcile: list every object, not only recent partitions; trueup: allocate every billed day again; parquet: write every day again' })
       .option('day', { type: 'string', describe: 'report: the day to report, YYYY-MM-DD (default: yesterday)' })
       .option('wait', { type: 'number', describe: 'Seconds to wait for another job holding the DuckDB file (jobs.lock_wait_seconds)' })
       .check((a) => {
