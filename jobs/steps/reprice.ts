@@ -6,7 +6,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { count, selectRows, type Json } from '../../src/db/rows.ts';
 import { sql } from '../../src/db/sql.ts';
 import { inTransaction } from '../../src/db/transaction.ts';
-import { costOf, type PriceMatch, type PriceTable } from '../../src/spend/pricing.ts';
+import { costOf, priceFor, type PriceMatch, type PriceTable } from '../../src/spend/pricing.ts';
 import type { JobContext } from '../run/context.ts';
 
 export interface RepriceResult {
@@ -16,16 +16,6 @@ export interface RepriceResult {
 }
 
 const str = (v: Json | undefined): string | null => (v === null || v === undefined ? null : String(v));
-
-/** The price the proxy would have used: the served model first, then the one asked for. */
-export function priceFor(prices: PriceTable, provider: string | null, model: string | null, upstream: string | null): PriceMatch | null {
-  for (const candidate of [upstream, model]) {
-    if (candidate === null) continue;
-    const match = prices.lookup(provider, candidate);
-    if (match !== null) return match;
-  }
-  return null;
-}
 
 const TOKENS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cache_write_tokens', 'reasoning_tokens'] as const;
 

@@ -317,6 +317,16 @@ function tokens(n: number): number {
  * writes at `cache_write` (both default to `input`), reasoning at `reasoning` (default `output`),
  * the rest of the completion at `output`. Rounded to 10 decimals to drop float noise.
  */
+/** The price the proxy would have used for a record: the served model first, then the one asked for. */
+export function priceFor(prices: PriceTable, provider: string | null, model: string | null, upstream: string | null): PriceMatch | null {
+  for (const candidate of [upstream, model]) {
+    if (candidate === null) continue;
+    const match = prices.lookup(provider, candidate);
+    if (match !== null) return match;
+  }
+  return null;
+}
+
 export function costOf(usage: Usage, price: ModelPrice): number {
   const prompt = tokens(usage.prompt_tokens);
   const cached = Math.min(tokens(usage.cached_tokens), prompt);

@@ -14,6 +14,7 @@ import { tagsCommand } from './tags.ts';
 import { configCommand } from './config.ts';
 import { serveCommand } from './serve.ts';
 import { trueupCommand } from './trueup.ts';
+import { exportCommand } from './export.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
@@ -28,4 +29,5 @@ export const commands: CommandModule<any, any>[] = [
   configCommand,
   serveCommand,
   trueupCommand,
+  exportCommand,
 ];
