@@ -224,6 +224,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Tag keys every request should carry (e.g. team, app): traffic without them is listed per API key. */
       required_tag_keys: z.array(z.string().min(1)).default([]),
+      /** The tag key that names an application (`app:search`): untagged shares are also shown per app. */
+      app_tag_key: z.string().min(1).default('app'),
     })
     .prefault({}),
 });

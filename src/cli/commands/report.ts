@@ -4,6 +4,7 @@ import type { CommandModule } from 'yargs';
 import { firstOfMonth, isDate, localDate } from '../../report/calendar.ts';
 import { DIMENSION_HELP, parseDimension } from '../../report/dimensions.ts';
 import type { ReportBasis, ReportFormat } from '../../report/query.ts';
+import type { ResolvedConfig } from '../../config/load.ts';
 import { commandContext } from '../context.ts';
 import { failCommand } from '../fail.ts';
 
@@ -17,16 +18,53 @@ interface Args {
   db?: string;
   out?: string;
   'data-dir'?: string;
+  store?: string;
 }
 
 const FORMATS: readonly ReportFormat[] = ['md', 'csv', 'json', 'html', 'table'];
+
+/** The tag hygiene report: the snapshot for usage, the store for the tag definitions. */
+async function hygieneText(resolved: ResolvedConfig, period: { from: string; to: string }, argv: Args): Promise<string> {
+  const [{ openForReading }, { buildHygieneReport, renderHygiene }, { openConfiguredStore }, { TagRegistry }] = await Promise.all([
+    import('../../report/open.ts'),
+    import('../../report/hygiene.ts'),
+    import('../../spool/shipping.ts'),
+    import('../../budget/tags.ts'),
+  ]);
+  const store = openConfiguredStore(resolved);
+  let definitions: Set<string> | null;
+  try {
+    definitions = new Set((await new TagRegistry(store).list()).map((d) => d.name));
+  } catch {
+    definitions = null;
+  } finally {
+    await store.close();
+  }
+  const requiredByAlias = new Map<string, string[]>();
+  for (const k of resolved.config.keys) {
+    const keys = k.required_tag_prefixes.filter((p) => p.endsWith(':') && p.length > 1).map((p) => p.slice(0, -1));
+    if (keys.length > 0) requiredByAlias.set(k.alias, keys);
+  }
+  const db = await openForReading(resolved.paths, argv.db);
+  try {
+    const report = await buildHygieneReport(db.conn, period, {
+      definitions,
+      requiredKeys: resolved.config.hygiene.required_tag_keys,
+      requiredByAlias,
+      appTagKey: resolved.config.hygiene.app_tag_key,
+    });
+    return renderHygiene(report, argv.format);
+  } finally {
+    db.close();
+  }
+}
 
 export const reportCommand: CommandModule<object, Args> = {
   command: 'report',
   describe: 'Allocation report: spend, requests and tokens by tag, tag key, user, metadata field, model or key',
   builder: (y) =>
     y
-      .option('by', { type: 'string', demandOption: true, describe: `Dimension: ${DIMENSION_HELP}` })
+      .option('by', { type: 'string', demandOption: true, describe: `Dimension: ${DIMENSION_HELP}; or hygiene (tag hygiene findings)` })
       .option('from', { type: 'string', describe: 'First day, YYYY-MM-DD (default: the 1st of this month)' })
       .option('to', { type: 'string', describe: 'Last day, inclusive, YYYY-MM-DD (default: today); days in the configured timezone' })
       .option('format', { alias: 'f', choices: FORMATS, default: 'md' as ReportFormat, describe: 'Output format' })
@@ -34,22 +72,30 @@ export const reportCommand: CommandModule<object, Args> = {
       .option('db', { type: 'string', describe: 'snapshot (default), main, or a path to a DuckDB file' })
       .option('out', { alias: 'o', type: 'string', describe: 'Write to this file instead of stdout' })
       .option('data-dir', { type: 'string', describe: 'Local data directory (TAGSPEND_DATA_DIR)' })
+      .option('store', { type: 'string', describe: 'Object store URL, for the tag definitions of --by hygiene (TAGSPEND_STORE__URL)' })
       .check((a) => {
         for (const name of ['from', 'to'] as const) {
           const v = a[name];
           if (v !== undefined && !isDate(String(v))) throw new Error(`--${name} must be a date YYYY-MM-DD, got ${String(v)}`);
         }
-        parseDimension(String(a.by));
+        if (String(a.by).trim() !== 'hygiene') parseDimension(String(a.by));
         return true;
       })
-      .example('$0 report --by tag:team --from 2026-11-01 --to 2026-11-30 --format csv', '') as never,
+      .example('$0 report --by tag:team --from 2026-11-01 --to 2026-11-30 --format csv', '')
+      .example('$0 report --by hygiene', 'tags to fix: not key:value, near-duplicates, untagged shares, undefined, new, required keys missing') as never,
   handler: async (argv) => {
-    const { resolved } = commandContext(argv, { data_dir: argv['data-dir'] });
+    const { resolved } = commandContext(argv, { data_dir: argv['data-dir'], store: { url: argv.store } });
     const timezone = resolved.config.timezone;
     const today = localDate(new Date(), timezone);
     const from = argv.from ?? firstOfMonth(today);
     const to = argv.to ?? today;
     try {
+      if (argv.by.trim() === 'hygiene') {
+        const text = await hygieneText(resolved, { from, to }, argv);
+        if (argv.out) await writeFile(argv.out, text);
+        else process.stdout.write(text);
+        return;
+      }
       // Loaded here, not at the top: only this command pays for DuckDB.
       const [{ openForReading }, { buildReport, renderReport }] = await Promise.all([import('../../report/open.ts'), import('../../report/query.ts')]);
       const db = await openForReading(resolved.paths, argv.db);
