@@ -11,6 +11,10 @@
 // the same column types (the session's typed record reader), in a fresh file with the same
 // settings, timed once before and once after the reconcile run; the run is reported as a ratio
 // to the floor (floor time / run time: 1.0 would be loading at DuckDB's own speed).
+// Then the finance outputs on the loaded file: the Parquet export of every day (what reconcile
+// does with jobs.export_parquet when every day is new), and the true-up of a 30-day bill (per UTC
+// day x provider x model, 3% over the estimate for OpenAI, 3% under for the others, and days
+// without records: the import, the allocation to 5M records, and the rollup of the changed days).
 // Generated objects are cached under BENCH_CACHE (default <tmpdir>/tagspend-bench-jobs-cache),
 // keyed by the generator's parameters, and hard-linked into each run's store (BENCH_CACHE=off:
 // generate every time).
@@ -22,7 +26,10 @@ import { pathToFileURL } from 'node:url';
 import { once } from 'node:events';
 import { createGzip, constants as zlib } from 'node:zlib';
 import { loadConfig } from '../src/config/load.ts';
-import { openWriter } from '../src/db/open.ts';
+import { openReader, openWriter } from '../src/db/open.ts';
+import { addDays } from '../src/report/calendar.ts';
+import { parseBillFiles } from '../src/trueup/parse.ts';
+import type { BillLine } from '../src/trueup/bill.ts';
 import { quoteLiteralList, sql } from '../src/db/sql.ts';
 import { createLogger } from '../src/log.ts';
 import { LocalStore } from '../src/store/local.ts';
@@ -142,6 +149,38 @@ async function floorLoad(files: readonly string[], dir: string, memoryLimit: str
   }
 }
 
+/** Bytes of every file under `dir` (0 when it does not exist). */
+async function treeSize(dir: string): Promise<number> {
+  let total = 0;
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) total += e.isDirectory() ? await treeSize(join(dir, e.name)) : (await stat(join(dir, e.name))).size;
+  return total;
+}
+
+/** A 30-day bill ending on the last UTC day with records: per day x provider x model from the estimates. */
+async function thirtyDayBill(snapshot: string): Promise<{ lines: BillLine[]; days: number }> {
+  const db = await openReader(snapshot);
+  let est: Record<string, unknown>[];
+  try {
+    est = (await db.conn.runAndReadAll(
+      'SELECT ts::DATE::VARCHAR AS d, provider, upstream_model AS m, sum(cost_usd)::DOUBLE AS usd FROM spend_logs WHERE cost_usd > 0 GROUP BY ALL ORDER BY ALL',
+    )).getRowObjectsJson() as Record<string, unknown>[];
+  } finally {
+    db.close();
+  }
+  const last = est.map((r) => String(r.d)).sort().at(-1)!;
+  const csv = ['date,provider,model,description,amount_usd'];
+  const withRecords = new Set(est.map((r) => String(r.d)));
+  for (const r of est) csv.push(`${String(r.d)},${String(r.provider)},${String(r.m)},,${(Number(r.usd) * (r.provider === 'openai' ? 1.03 : 0.97)).toFixed(2)}`);
+  for (let i = 0; i < 30; i++) {
+    const day = addDays(last, -i);
+    if (!withRecords.has(day)) csv.push(`${day},openai,,traffic that bypassed the gateway,12.34`);
+  }
+  const parsed = parseBillFiles('csv', [{ name: 'bench-bill.csv', text: `${csv.join('\n')}\n` }]);
+  if (parsed.problems.length > 0) throw new Error(`bench bill: ${parsed.problems[0]!.reason}`);
+  return { lines: parsed.lines, days: 30 };
+}
+
 function line(label: string, s: RunSummary): void {
   console.log(`${label.padEnd(9)} ${(s.durationMs / 1000).toFixed(2).padStart(7)} s  ${summaryLine(s)}`);
 }
@@ -191,6 +230,21 @@ async function main(): Promise<void> {
     if (ingest.rows !== RECORDS || ingest.status !== 'success') {
       throw new Error(`expected ${RECORDS} rows loaded, got ${ingest.rows} (${ingest.status} ${ingest.error ?? ''})`);
     }
+
+    console.log('');
+    const parquet = await runJob({ job: 'parquet', trigger: 'cli', full: true }, deps);
+    if (parquet.status !== 'success') throw new Error(`parquet export ${parquet.status}: ${parquet.error ?? ''}`);
+    const pqSeconds = (parquet.timings.parquet ?? parquet.durationMs) / 1000;
+    const pqBytes = await treeSize(join(store.root, 'parquet'));
+    console.log(`parquet export (every day):              ${pqSeconds.toFixed(2)} s, ${Math.round(RECORDS / pqSeconds).toLocaleString('en-US')} records/s, ${mib(pqBytes)} in the store`);
+    const bill = await thirtyDayBill(settings.snapshotFile);
+    const trueup = await runJob({ job: 'trueup', trigger: 'cli', bill: bill.lines }, deps);
+    if (trueup.status !== 'success') throw new Error(`true-up ${trueup.status}: ${trueup.error ?? ''}`);
+    const t = (name: string): string => ((trueup.timings[name] ?? 0) / 1000).toFixed(2);
+    console.log(
+      `${`true-up (${bill.days}-day bill, ${bill.lines.length} lines):`.padEnd(41)}allocation ${t('trueup')} s over ${RECORDS.toLocaleString('en-US')} records; ` +
+        `import ${t('bill-import')} s, rollup of the changed days ${t('rollup')} s, whole run ${(trueup.durationMs / 1000).toFixed(2)} s`,
+    );
     await store.close();
   } finally {
     if (KEEP) console.log(`kept ${dir}`);
