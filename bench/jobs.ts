@@ -232,18 +232,22 @@ async function main(): Promise<void> {
     }
 
     console.log('');
+    const pqCpu0 = process.cpuUsage();
     const parquet = await runJob({ job: 'parquet', trigger: 'cli', full: true }, deps);
+    const pqCpu = process.cpuUsage(pqCpu0);
     if (parquet.status !== 'success') throw new Error(`parquet export ${parquet.status}: ${parquet.error ?? ''}`);
     const pqSeconds = (parquet.timings.parquet ?? parquet.durationMs) / 1000;
     const pqBytes = await treeSize(join(store.root, 'parquet'));
-    console.log(`parquet export (every day):              ${pqSeconds.toFixed(2)} s, ${Math.round(RECORDS / pqSeconds).toLocaleString('en-US')} records/s, ${mib(pqBytes)} in the store`);
+    console.log(`parquet export (every day):              ${pqSeconds.toFixed(2)} s, ${Math.round(RECORDS / pqSeconds).toLocaleString('en-US')} records/s, ${mib(pqBytes)} in the store, CPU ${((pqCpu.user + pqCpu.system) / 1e6).toFixed(1)} s`);
     const bill = await thirtyDayBill(settings.snapshotFile);
+    const tuCpu0 = process.cpuUsage();
     const trueup = await runJob({ job: 'trueup', trigger: 'cli', bill: bill.lines }, deps);
+    const tuCpu = process.cpuUsage(tuCpu0);
     if (trueup.status !== 'success') throw new Error(`true-up ${trueup.status}: ${trueup.error ?? ''}`);
     const t = (name: string): string => ((trueup.timings[name] ?? 0) / 1000).toFixed(2);
     console.log(
       `${`true-up (${bill.days}-day bill, ${bill.lines.length} lines):`.padEnd(41)}allocation ${t('trueup')} s over ${RECORDS.toLocaleString('en-US')} records; ` +
-        `import ${t('bill-import')} s, rollup of the changed days ${t('rollup')} s, whole run ${(trueup.durationMs / 1000).toFixed(2)} s`,
+        `import ${t('bill-import')} s, rollup of the changed days ${t('rollup')} s, whole run ${(trueup.durationMs / 1000).toFixed(2)} s, CPU ${((tuCpu.user + tuCpu.system) / 1e6).toFixed(1)} s`,
     );
     await store.close();
   } finally {
