@@ -5,6 +5,7 @@
 --               values, a request has one value of a metadata field): requests without a value
 --               are the remainder, the period total minus the rows. Otherwise the rollup has
 --               its own NULL row (untagged, no user, ...).
+--   $billed     order by billed cost (tagspend report --basis billed) instead of the estimate
 -- The NULL row keeps NULL labels: a real value may be any text, even '(untagged)', so only the
 -- renderers name it (src/report/render/labels.ts).
 WITH vals AS (
@@ -23,5 +24,5 @@ rest AS (
   HAVING $split
 )
 SELECT value, detail, * EXCLUDE (value, detail)
-FROM (SELECT * FROM vals UNION ALL BY NAME SELECT * FROM rest WHERE requests <> 0 OR spend_usd <> 0)
-ORDER BY spend_usd DESC, requests DESC, value, detail;
+FROM (SELECT * FROM vals UNION ALL BY NAME SELECT * FROM rest WHERE requests <> 0 OR spend_usd <> 0 OR billed_usd <> 0)
+ORDER BY CASE WHEN $billed THEN billed_usd ELSE spend_usd END DESC, spend_usd DESC, requests DESC, value, detail;

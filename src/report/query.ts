@@ -10,11 +10,17 @@ import { addDays, daysBetween } from './calendar.ts';
 import { dimensionLabel, type Dimension } from './dimensions.ts';
 import { trimDecimal, type Table } from './render/format.ts';
 
+/** `estimated`: the cost tagspend priced; `billed`: the requests' shares of imported bills (docs/trueup.md). */
+export type ReportBasis = 'estimated' | 'billed';
+export const REPORT_BASES: readonly ReportBasis[] = ['estimated', 'billed'];
+
 export interface ReportRequest {
   /** First and last day, inclusive, in the configured timezone. */
   from: string;
   to: string;
   by: Dimension;
+  /** Default `estimated`. */
+  basis?: ReportBasis;
 }
 
 export interface Report {
@@ -33,11 +39,21 @@ export interface Report {
   notes: string[];
   /** A drill-down's scope in words (`team search`); absent for a whole report. */
   scope?: string;
+  /** Absent: `estimated`. */
+  basis?: ReportBasis;
+  /**
+   * Billed basis: the bills' cost no request accounts for, in the shape of a row (measures only,
+   * no labels); the renderers show it as `(unattributed)`. Null when there is none.
+   */
+  unattributed?: Record<string, Json> | null;
 }
 
 const MEASURES = ['requests', 'errors', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'spend_usd'];
 /** Computed per row after the measures: share of the total, and spend in the previous period. */
 const DERIVED = ['spend_share', 'previous_spend_usd'];
+/** A billed report keeps the estimate beside the billed cost; shares and changes are of the bill. */
+const BILLED_MEASURES = [...MEASURES, 'billed_usd'];
+const BILLED_DERIVED = ['billed_share', 'previous_billed_usd'];
 
 interface DimensionQuery {
   /** report_source's dim and dim_key (sql/report/create_report_source.sql). */
@@ -82,8 +98,24 @@ export function sharePercent(part: string, total: string): string {
   return `${sign}${abs / 100n}.${String(abs % 100n).padStart(2, '0')}`;
 }
 
-function notesFor(by: Dimension, total: Record<string, Json>): string[] {
+interface BilledFacts {
+  unattributed: string;
+  previousUnattributed: string;
+  /** Requests of the period with an estimated cost that no imported bill covers, and that cost. */
+  uncoveredRequests: number;
+  uncoveredUsd: string;
+}
+
+function notesFor(by: Dimension, total: Record<string, Json>, billed: BilledFacts | null = null): string[] {
   const notes: string[] = [];
+  if (billed !== null) {
+    notes.push(
+      'billed_usd is each request\'s share of its provider\'s imported bill (by estimated cost; docs/trueup.md); spend_usd is the estimate. (unattributed) is billed cost no request accounts for (traffic that bypassed the gateway, costs the price table does not know), counted by the bills\' UTC days.',
+    );
+    if (billed.uncoveredRequests > 0) {
+      notes.push(`${billed.uncoveredRequests} request(s) with ${trimDecimal(billed.uncoveredUsd)} USD of estimated cost have no imported bill (provider or day not billed yet): they count 0 in billed_usd.`);
+    }
+  }
   if (by.kind === 'tag') {
     notes.push(
       'A request counts under each of its tags, so these rows add up to more than the total when requests carry several tags. Shares are of the period total.',
@@ -106,6 +138,32 @@ function cleanDecimals(row: Record<string, Json>): Record<string, Json> {
   return out;
 }
 
+/** Decimal strings added exactly (money has 10 decimals). */
+function addDecimal(a: string, b: string): string {
+  const units = (t: string): bigint => {
+    const [i, f = ''] = t.replace('-', '').split('.');
+    const v = BigInt(i!) * 10n ** 10n + BigInt((f + '0'.repeat(10)).slice(0, 10) || '0');
+    return t.startsWith('-') ? -v : v;
+  };
+  const sum = units(a) + units(b);
+  const abs = sum < 0n ? -sum : sum;
+  return `${sum < 0n ? '-' : ''}${abs / 10n ** 10n}.${String(abs % 10n ** 10n).padStart(10, '0')}`;
+}
+
+async function billedFacts(conn: DuckDBConnection, period: { from: string; to: string }, before: { from: string; to: string }): Promise<BilledFacts> {
+  const u = await selectOne(conn, sql('report/unattributed_total'), period);
+  const p = await selectOne(conn, sql('report/unattributed_total'), before);
+  const c = await selectOne(conn, sql('report/unbilled_estimates'), period);
+  return {
+    unattributed: String(u?.unattributed_usd ?? '0'),
+    previousUnattributed: String(p?.unattributed_usd ?? '0'),
+    uncoveredRequests: Number(c?.requests ?? 0),
+    uncoveredUsd: String(c?.estimated_usd ?? '0'),
+  };
+}
+
+const isZero = (text: string): boolean => /^-?0*(\.0*)?$/.test(text);
+
 /** The row's identity across periods: its label values (null included). */
 function rowKey(row: Record<string, Json>, labels: readonly string[]): string {
   return JSON.stringify(labels.map((l) => row[l] ?? null));
@@ -116,14 +174,24 @@ export async function buildReport(conn: DuckDBConnection, req: ReportRequest, ti
   const length = daysBetween(req.from, req.to) + 1;
   const before = { from: addDays(req.from, -length), to: addDays(req.from, -1) };
   const q = query(req.by);
+  const basis = req.basis ?? 'estimated';
   await conn.run(sql('report/create_report_source'));
   const rowsOf = (range: { from: string; to: string }) =>
-    selectRows(conn, sql('report/by_dimension'), { ...range, dim: q.dim, key: q.key, split: q.split });
+    selectRows(conn, sql('report/by_dimension'), { ...range, dim: q.dim, key: q.key, split: q.split, billed: basis === 'billed' });
   const total = (await selectOne(conn, sql('report/report_total'), period)) ?? {};
   const raw = await rowsOf(period);
   const previousTotal = (await selectOne(conn, sql('report/report_total'), before)) ?? {};
   const previousRaw = await rowsOf(before);
-  const totalSpend = String(total.spend_usd ?? '0');
+  const billed = basis === 'billed' ? await billedFacts(conn, period, before) : null;
+  if (billed !== null) {
+    // The unattributed cost is billed too: it belongs in the total every row is a share of.
+    total.billed_usd = addDecimal(String(total.billed_usd ?? '0'), billed.unattributed);
+    previousTotal.billed_usd = addDecimal(String(previousTotal.billed_usd ?? '0'), billed.previousUnattributed);
+  }
+  const money = billed === null ? 'spend_usd' : 'billed_usd';
+  const measures = billed === null ? MEASURES : BILLED_MEASURES;
+  const [shareColumn, previousColumn] = (billed === null ? DERIVED : BILLED_DERIVED) as [string, string];
+  const totalMoney = String(total[money] ?? '0');
   // tag:<key> and meta:<key> rows are labelled by the key itself (a `team` column).
   const labels: string[] = q.labels;
   const labelled = (r: Record<string, Json>): Record<string, Json> => {
@@ -133,24 +201,33 @@ export async function buildReport(conn: DuckDBConnection, req: ReportRequest, ti
     return out;
   };
   const previousSpend = new Map<string, string>();
-  for (const r of previousRaw) previousSpend.set(rowKey(labelled(r), labels), String(r.spend_usd ?? '0'));
+  for (const r of previousRaw) previousSpend.set(rowKey(labelled(r), labels), String(r[money] ?? '0'));
   const rows = raw.map((r) => {
     const out = labelled(r);
-    for (const m of MEASURES) out[m] = typeof r[m] === 'string' ? trimDecimal(r[m] as string) : (r[m] ?? null);
-    out.spend_share = sharePercent(String(r.spend_usd ?? '0'), totalSpend);
-    out.previous_spend_usd = trimDecimal(previousSpend.get(rowKey(out, labels)) ?? '0');
+    for (const m of measures) out[m] = typeof r[m] === 'string' ? trimDecimal(r[m] as string) : (r[m] ?? null);
+    out[shareColumn] = sharePercent(String(r[money] ?? '0'), totalMoney);
+    out[previousColumn] = trimDecimal(previousSpend.get(rowKey(out, labels)) ?? '0');
     return out;
   });
+  let unattributed: Record<string, Json> | null = null;
+  if (billed !== null && !(isZero(billed.unattributed) && isZero(billed.previousUnattributed))) {
+    unattributed = { requests: 0, errors: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, spend_usd: '0' };
+    unattributed.billed_usd = trimDecimal(billed.unattributed);
+    unattributed.billed_share = sharePercent(billed.unattributed, totalMoney);
+    unattributed.previous_billed_usd = trimDecimal(billed.previousUnattributed);
+  }
   return {
     ...period,
     timezone,
     by: dimensionLabel(req.by),
     dimension: req.by,
     labels,
-    table: { columns: [...labels, ...MEASURES, ...DERIVED], rows },
+    table: { columns: [...labels, ...measures, shareColumn, previousColumn], rows },
     total: cleanDecimals(total),
     previous: { ...before, total: cleanDecimals(previousTotal) },
-    notes: notesFor(req.by, total),
+    notes: notesFor(req.by, total, billed),
+    basis,
+    unattributed,
   };
 }
 

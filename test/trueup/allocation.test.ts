@@ -12,7 +12,8 @@ import { decimalUnits, usdUnits, utcDay } from '../jobs/expected.ts';
 import { createHarness, type Harness } from '../jobs/harness.ts';
 import { openReader } from '../../src/db/open.ts';
 import { parseDimension } from '../../src/report/dimensions.ts';
-import { buildReport, UNATTRIBUTED } from '../../src/report/query.ts';
+import { buildReport, renderReport } from '../../src/report/query.ts';
+import { UNATTRIBUTED } from '../../src/report/render/labels.ts';
 
 const START = Date.parse('2026-11-02T00:00:00Z');
 const USD = 10_000_000_000n;
@@ -166,20 +167,23 @@ describe('true-up allocation', () => {
       for (const by of ['tag:team', 'model', 'tag']) {
         const report = await buildReport(db.conn, { from: '2026-11-01', to: '2026-11-30', by: parseDimension(by), basis: 'billed' }, 'UTC');
         assert.equal(report.basis, 'billed');
-        assert.deepEqual(report.table.columns.slice(-3), ['spend_usd', 'billed_usd', 'billed_share']);
+        assert.deepEqual(report.table.columns.slice(-4), ['spend_usd', 'billed_usd', 'billed_share', 'previous_billed_usd']);
         assert.equal(decimalUnits(report.total.billed_usd), bill, `${by}: the total is the whole bill`);
-        const label = report.table.columns[0]!;
-        const un = report.table.rows.find((r) => r[label] === UNATTRIBUTED);
-        assert.equal(decimalUnits(un?.billed_usd), unattributed, by);
+        assert.equal(decimalUnits(report.unattributed?.billed_usd), unattributed, by);
         if (by !== 'tag') {
-          const sum = report.table.rows.reduce((s, r) => s + decimalUnits(r.billed_usd), 0n);
-          assert.equal(sum, bill, `${by}: the rows add up to the bill`);
+          const sum = report.table.rows.reduce((s, r) => s + decimalUnits(r.billed_usd), 0n) + unattributed;
+          assert.equal(sum, bill, `${by}: the rows and (unattributed) add up to the bill`);
         }
         assert.match(report.notes.join(' '), /have no imported bill/);
+        const csv = renderReport(report, 'csv').trimEnd().split('\r\n');
+        assert.match(csv.at(-1)!, new RegExp(`^${UNATTRIBUTED.replace(/[()]/g, '\\$&')},`));
+        assert.match(renderReport(report, 'md'), /^# Billed spend by /);
+        assert.ok(renderReport(report, 'table').includes(UNATTRIBUTED));
+        assert.equal(JSON.parse(renderReport(report, 'json')).unattributed.billed_usd, report.unattributed!.billed_usd);
       }
       const estimated = await buildReport(db.conn, { from: '2026-11-01', to: '2026-11-30', by: parseDimension('tag:team') }, 'UTC');
       assert.ok(!estimated.table.columns.includes('billed_usd'), 'the default basis is the estimate');
-      assert.ok(estimated.table.rows.every((r) => r.team !== UNATTRIBUTED));
+      assert.equal(estimated.unattributed ?? null, null);
     } finally {
       db.close();
     }

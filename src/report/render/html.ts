@@ -33,7 +33,7 @@ function changeClass(text: string): string {
 export function htmlCell(cell: ViewCell, column: { key: string; numeric: boolean }): string {
   if (cell.sentinel) return `<td><em class="none">${escapeHtml(cell.text)}</em></td>`;
   if (!column.numeric) return `<td>${escapeHtml(cell.text)}</td>`;
-  if (column.key === 'spend_share' && cell.text !== '') {
+  if (column.key.endsWith('_share') && cell.text !== '') {
     const pct = Math.max(0, Math.min(100, Number.parseFloat(cell.text.replace(/,/g, ''))));
     return `<td class="num share"><span class="bar" style="width:${Number.isFinite(pct) ? pct.toFixed(2) : '0'}%"></span>${escapeHtml(cell.text)}</td>`;
   }
@@ -54,18 +54,21 @@ const CHART_ROWS = 12;
 /** Spend of the report's largest rows against the previous period; the rest as one bar. */
 export function reportChart(report: Report, view: ReportView): string {
   const spend = (v: unknown): number => Number(v ?? 0);
+  // The chart shows the basis the report is on.
+  const money = report.basis === 'billed' ? 'billed_usd' : 'spend_usd';
+  const previousMoney = report.basis === 'billed' ? 'previous_billed_usd' : 'previous_spend_usd';
   const labelOf = (i: number): { label: string; sentinel?: boolean } => {
     const cells = view.rows[i]!.slice(0, report.labels.length);
     return { label: cells.map((c) => c.text).join(' / '), sentinel: cells.every((c) => c.sentinel) };
   };
   const rows: BarRow[] = report.table.rows.slice(0, CHART_ROWS).map((r, i) => {
     const l = labelOf(i);
-    return { ...l, value: spend(r.spend_usd), previous: spend(r.previous_spend_usd), text: formatUsd(String(r.spend_usd ?? '0')) };
+    return { ...l, value: spend(r[money]), previous: spend(r[previousMoney]), text: formatUsd(String(r[money] ?? '0')) };
   });
   const rest = report.table.rows.slice(CHART_ROWS);
   if (rest.length > 0) {
-    const value = rest.reduce((s, r) => s + spend(r.spend_usd), 0);
-    const previous = rest.reduce((s, r) => s + spend(r.previous_spend_usd), 0);
+    const value = rest.reduce((s, r) => s + spend(r[money]), 0);
+    const previous = rest.reduce((s, r) => s + spend(r[previousMoney]), 0);
     rows.push({ label: `${rest.length} more`, sentinel: true, value, previous, text: formatUsd(value.toFixed(10)) });
   }
   return barChart(view.title, rows, { previousLabel: `previous period (${view.summary.previousPeriod})` });

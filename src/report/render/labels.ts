@@ -19,6 +19,9 @@ const COLUMN_LABELS: Readonly<Record<string, string>> = {
   spend_usd: 'Spend',
   spend_share: 'Share',
   previous_spend_usd: 'Previous period',
+  billed_usd: 'Billed',
+  billed_share: 'Share of bill',
+  previous_billed_usd: 'Previous period (billed)',
 };
 
 /** `prompt_tokens` -> `Prompt tokens`; a tag key or metadata field column keeps its own name, capitalised. */
@@ -47,10 +50,13 @@ export function dimensionName(d: Dimension): string {
   }
 }
 
-export function reportTitle(d: Dimension, from: string, to: string, timezone: string, scope?: string): string {
+export function reportTitle(d: Dimension, from: string, to: string, timezone: string, scope?: string, billed = false): string {
   const period = from === to ? from : `${from} to ${to}`;
-  return `Spend by ${dimensionName(d)}${scope ? ` in ${scope}` : ''}, ${period} (${timezone})`;
+  return `${billed ? 'Billed spend' : 'Spend'} by ${dimensionName(d)}${scope ? ` in ${scope}` : ''}, ${period} (${timezone})`;
 }
+
+/** The row of a billed report that holds the bills' cost no request accounts for (docs/trueup.md). */
+export const UNATTRIBUTED = '(unattributed)';
 
 /**
  * What a row without a value is called. Reports carry such a label as null (JSON null): a real
@@ -74,4 +80,4 @@ export function sentinelText(d: Dimension): string {
 }
 
 /** Every sentinel text, for renderers that must keep real values distinguishable from them. */
-export const SENTINEL_TEXTS: ReadonlySet<string> = new Set(['(untagged)', '(none)', '(no user)', '(unknown)', '(no key)']);
+export const SENTINEL_TEXTS: ReadonlySet<string> = new Set(['(untagged)', '(none)', '(no user)', '(unknown)', '(no key)', UNATTRIBUTED]);

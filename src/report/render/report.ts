@@ -2,10 +2,10 @@
 // values, column names as in SQL, rows without a value as null (JSON) or their sentinel word
 // (CSV). Markdown, text and HTML are for people (render/view.ts).
 import type { Report } from '../query.ts';
-import { markdownText, terminalText } from './escape.ts';
-import { markdownGrid, textGrid, toCsv } from './format.ts';
+import { csvField, markdownText, terminalText } from './escape.ts';
+import { cellText, markdownGrid, textGrid, toCsv } from './format.ts';
 import { renderReportHtml } from './html.ts';
-import { SENTINEL_TEXTS, sentinelText } from './labels.ts';
+import { SENTINEL_TEXTS, sentinelText, UNATTRIBUTED } from './labels.ts';
 import { reportView, summaryLine, type ViewCell } from './view.ts';
 
 export type ReportFormat = 'csv' | 'json' | 'md' | 'html' | 'table';
@@ -17,6 +17,7 @@ export function reportJson(report: Report): Record<string, unknown> {
     to: report.to,
     timezone: report.timezone,
     by: report.by,
+    ...(report.basis === 'billed' ? { basis: 'billed', unattributed: report.unattributed ?? null } : {}),
     total: report.total,
     previous: report.previous,
     rows: report.table.rows,
@@ -40,7 +41,13 @@ export function renderReport(report: Report, format: ReportFormat): string {
   switch (format) {
     case 'csv': {
       const word = sentinelText(report.dimension);
-      return toCsv(report.table, { sentinels: Object.fromEntries(report.labels.map((l) => [l, word])) });
+      const csv = toCsv(report.table, { sentinels: Object.fromEntries(report.labels.map((l) => [l, word])) });
+      const u = report.unattributed;
+      if (!u) return csv;
+      // The unattributed row last, its first label the sentinel word (real values that read
+      // the same are written as literals by toCsv).
+      const line = report.table.columns.map((c) => (c === report.labels[0] ? UNATTRIBUTED : csvField(cellText(u[c])))).join(',');
+      return `${csv}${line}\r\n`;
     }
     case 'json':
       return `${JSON.stringify(reportJson(report), null, 2)}\n`;
