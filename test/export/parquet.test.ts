@@ -9,6 +9,7 @@ import { silentLogger } from '../../src/log.ts';
 import { parseBillFiles } from '../../src/trueup/parse.ts';
 import { makeRecords, putRecordObjects } from '../helpers/spend-fixtures.ts';
 import { createHarness, type Harness } from '../jobs/harness.ts';
+import { runCli } from '../helpers/run-cli.ts';
 
 const START = Date.parse('2026-11-02T00:00:00Z');
 // The same totals, per day, from DuckDB's spend_logs and from the Parquet copy.
@@ -99,5 +100,15 @@ describe('Parquet export', () => {
       await fromParquet(TOTALS.replace('{{src}}', 'exported').replace('strftime("day", \'%Y-%m-%d\') AS dt', 'dt::VARCHAR AS dt')),
       await h.rows(TOTALS.replace('{{src}}', 'spend_logs')),
     );
+  });
+
+  test('tagspend export parquet --full writes every day again', async () => {
+    const before = await objects();
+    const r = await runCli(['export', 'parquet', '--full', '--data-dir', h.dir, '--store', h.store.url], { TAGSPEND_TIMEZONE: 'Etc/GMT+12' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^parquet #\d+ success /);
+    const after = await objects();
+    assert.deepEqual([...after.keys()], [...before.keys()]);
+    assert.ok([...after].every(([k, etag]) => before.get(k) !== etag), 'every object was written again');
   });
 });
