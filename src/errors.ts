@@ -75,13 +75,53 @@ export class BudgetExceededError extends TagspendError {
   override readonly status = 429;
   override readonly type = 'budget_exceeded';
   readonly retryAfterSeconds: number;
-  readonly tag: string;
+  /** How the message names the budget: `Tag`, `Customer` or `Key`. */
+  readonly subjectLabel: string;
+  readonly subject: string;
+  /**
+   * Only requests in flight (reservations) fill the budget: a retry in a moment may pass, so the
+   * answer says so (`x-should-retry: true`, a short Retry-After) instead of pointing at the reset.
+   */
+  readonly transient: boolean;
 
-  constructor(tag: string, spend: number, maxBudget: number, retryAfterSeconds: number) {
-    super(`Budget has been exceeded! Tag=${tag} Current cost: ${spend}, Max budget: ${maxBudget}`);
-    this.tag = tag;
+  constructor(subjectLabel: string, subject: string, spend: number, maxBudget: number, retryAfterSeconds: number, transient = false) {
+    super(`Budget has been exceeded! ${subjectLabel}=${subject} Current cost: ${spend}, Max budget: ${maxBudget}`);
+    this.subjectLabel = subjectLabel;
+    this.subject = subject;
     this.retryAfterSeconds = retryAfterSeconds;
+    this.transient = transient;
   }
+
+  /** The tag's name when a tag budget was exceeded (null for a customer or key budget). */
+  get tag(): string | null {
+    return this.subjectLabel === 'Tag' ? this.subject : null;
+  }
+}
+
+/** A request under a budget asks for a model without a price: its spend could not be counted. */
+export class UnpricedModelError extends InvalidRequestError {
+  override readonly code = 'MODEL_PRICE_UNKNOWN';
+}
+
+/** The key may not put this tag on a request (allowed_tags), or manage it (manage_tags). */
+export class TagNotAllowedError extends TagspendError {
+  override readonly code = 'TAG_NOT_ALLOWED';
+  override readonly status = 403;
+  override readonly type = 'permission_error';
+}
+
+/** A customer marked `blocked` through /customer/*. */
+export class CustomerBlockedError extends TagspendError {
+  override readonly code = 'CUSTOMER_BLOCKED';
+  override readonly status = 403;
+  override readonly type = 'permission_error';
+}
+
+/** budgets.fail_closed: the store (other proxies' spend) cannot be reached, so budgets cannot be held. */
+export class BudgetStoreUnavailableError extends TagspendError {
+  override readonly code = 'BUDGET_STORE_UNAVAILABLE';
+  override readonly status = 503;
+  override readonly type = 'api_error';
 }
 
 /** The provider answered with an error status: its status is kept, its body normalised. */
@@ -197,7 +237,8 @@ export class BillFetchError extends TagspendError {
 
 export function toOpenAIError(err: unknown): { status: number; body: OpenAIErrorBody } {
   if (err instanceof TagspendError) {
-    const code = err instanceof UpstreamError ? err.upstreamCode : err.code.toLowerCase();
+    // LiteLLM's budget body carries the status as its code ("429"); clients match on it.
+    const code = err instanceof UpstreamError ? err.upstreamCode : err instanceof BudgetExceededError ? '429' : err.code.toLowerCase();
     return {
       status: err.status,
       body: { error: { message: err.message, type: err.type, param: err.param, code } },

@@ -29,6 +29,21 @@ export interface JobSettings {
   readonly priceOverridesFile: string | undefined;
   /** Budget alert thresholds and webhook (jobs/alerts.ts). */
   readonly alerts: AlertSettings;
+  /** Budgets that live in the config rather than the store (key budgets, the default customer budget). */
+  readonly budgets: BudgetSettings;
+}
+
+export interface ConfiguredBudget {
+  readonly maxBudget: number | null;
+  readonly duration: string;
+  readonly softBudget: number | null;
+}
+
+export interface BudgetSettings {
+  readonly keys: readonly (ConfiguredBudget & { readonly alias: string })[];
+  readonly defaultCustomer: ConfiguredBudget | null;
+  /** Default-budget customers carried in the block-list, highest spend first. */
+  readonly blocklistMaxCustomers: number;
 }
 
 export function jobSettings(resolved: ResolvedConfig): JobSettings {
@@ -69,6 +84,17 @@ export function jobSettings(resolved: ResolvedConfig): JobSettings {
     dailyReport: Object.freeze({ by: jobs.daily_report.by, formats: jobs.daily_report.formats }),
     priceOverridesFile: config.pricing.overrides_file,
     alerts: alertSettings(config),
+    budgets: Object.freeze({
+      keys: Object.freeze(resolved.keys.filter((k) => k.budget !== null).map((k) => Object.freeze({ alias: k.alias, ...k.budget! }))),
+      defaultCustomer: config.budgets.default_customer_budget
+        ? Object.freeze({
+            maxBudget: config.budgets.default_customer_budget.max_budget,
+            duration: config.budgets.default_customer_budget.budget_duration,
+            softBudget: config.budgets.default_customer_budget.soft_budget ?? null,
+          })
+        : null,
+      blocklistMaxCustomers: config.budgets.blocklist_max_customers,
+    }),
   });
 }
 

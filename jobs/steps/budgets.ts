@@ -1,18 +1,22 @@
-// budgets: for each tag with a budget, its spend in the current window (from spend_logs), a
-// budget_status row, alerts for newly crossed thresholds, and control/blocklist.json written to
-// the store with the watermark its figures are exact up to. Runs after rollup in reconcile.
-import { BLOCKLIST_KEY, BLOCKLIST_SCHEMA, serializeBlockList, type BlockList } from '../../src/budget/blocklist.ts';
-import { hasBudget, TagRegistry } from '../../src/budget/tags.ts';
-import type { DuckDBConnection } from '@duckdb/node-api';
-import { budgetWindow, type BudgetWindow } from '../../src/budget/window.ts';
+// budgets: for every budget (tags, customers, keys: budget-subjects.ts) its spend in the current
+// window, a budget_status row, the alerts newly due (thresholds, soft budget, projected
+// overspend; spend spikes per tag), and control/blocklist.json written to the store with the
+// watermark its figures are exact up to. Runs after rollup in reconcile.
+import { BLOCKLIST_KEY, BLOCKLIST_SCHEMA, serializeBlockList, type BlockList, type BlockListEntry } from '../../src/budget/blocklist.ts';
+import { budgetWindow } from '../../src/budget/window.ts';
 import { selectOne, selectRows } from '../../src/db/rows.ts';
 import { sql } from '../../src/db/sql.ts';
-import { crossedThresholds, deliverAlert, type AlertSettings } from './alerts.ts';
+import { crossedThresholds, deliverAlert, projectedSpend, type AlertSettings, type BudgetAlert } from './alerts.ts';
+import { budgetSubjects, type BudgetSubject } from './budget-subjects.ts';
 import type { JobContext } from '../run/context.ts';
 
 export interface BudgetsResult {
+  /** Budgets evaluated, of every kind. */
   tags: number;
+  subjects: number;
+  /** Blocked tags (by name), and every blocked budget as `Kind=name`. */
   blocked: string[];
+  blockedSubjects: string[];
   alerts: number;
   blockList: BlockList;
 }
@@ -21,86 +25,156 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-/** Each budgeted tag's spend (exact decimal text) in its window, in one scan of spend_logs. */
-async function windowSpends(conn: DuckDBConnection, windows: ReadonlyMap<string, BudgetWindow>): Promise<Map<string, string>> {
-  const spends = new Map<string, string>();
-  if (windows.size === 0) return spends;
-  const list = [...windows].map(([tag, w]) => ({ tag, window_start: iso(w.start), reset_at: iso(w.resetAt) }));
-  await conn.run(sql('budgets/stage_budget_windows'), { windows: JSON.stringify(list) });
-  const from = Math.min(...[...windows.values()].map((w) => w.start));
-  const to = Math.max(...[...windows.values()].map((w) => w.resetAt));
-  for (const row of await selectRows(conn, sql('budgets/select_budget_spend'), { from: iso(from), to: iso(to) })) {
-    spends.set(String(row.tag), String(row.spend_usd));
+const LABEL = { tag: 'Tag', customer: 'Customer', key: 'Key' } as const;
+
+function entry(s: BudgetSubject, blocked: boolean): BlockListEntry {
+  return {
+    spend: s.spend,
+    max_budget: s.maxBudget!,
+    budget_duration: s.duration,
+    window_start: iso(s.window.start),
+    reset_at: iso(s.window.resetAt),
+    blocked,
+  };
+}
+
+/** Sends one alert unless it was delivered already; returns whether one went out. */
+async function alertOnce(ctx: JobContext, settings: AlertSettings, delivered: ReadonlySet<string>, a: BudgetAlert): Promise<boolean> {
+  if (delivered.has(`${a.kind}:${a.threshold}`)) return false;
+  const d = await deliverAlert(a, settings, ctx.log);
+  await ctx.db.conn.run(sql('budgets/insert_alert_sent'), {
+    tag: a.subjectKind === 'tag' ? a.subject : null,
+    window_start: a.windowStart,
+    reset_at: a.resetAt,
+    threshold: a.threshold,
+    spend_usd: a.spend,
+    max_budget_usd: a.maxBudget,
+    status: d.status,
+    attempts: d.attempts,
+    error: d.error,
+    sent_at: ctx.now().toISOString(),
+    run_id: ctx.runId,
+    kind: a.kind,
+    subject_kind: a.subjectKind,
+    subject: a.subject,
+  });
+  return d.status !== 'failed';
+}
+
+async function deliveredFor(ctx: JobContext, kind: string, subject: string, windowStart: string): Promise<Set<string>> {
+  const rows = await selectRows(ctx.db.conn, sql('budgets/select_delivered_alerts'), { subject_kind: kind, subject, window_start: windowStart });
+  return new Set(rows.map((r) => `${String(r.kind)}:${Number(r.threshold)}`));
+}
+
+/** The alerts a budget is due in its window: thresholds, soft budget, projected overspend. */
+function dueAlerts(s: BudgetSubject, settings: AlertSettings, nowMs: number, delivered: ReadonlySet<string>): BudgetAlert[] {
+  const base = { subjectKind: s.kind, subject: s.name, spend: s.spend, maxBudget: s.maxBudget, budgetDuration: s.duration, windowStart: iso(s.window.start), resetAt: iso(s.window.resetAt) };
+  const out: BudgetAlert[] = [];
+  const done = new Set([...delivered].filter((k) => k.startsWith('threshold:')).map((k) => Number(k.slice('threshold:'.length))));
+  if (s.maxBudget !== null) {
+    for (const t of crossedThresholds(s.spend, s.maxBudget, s.thresholds ?? settings.thresholds, done)) out.push({ ...base, kind: 'threshold', threshold: t });
   }
-  return spends;
+  if (s.softBudget !== null && s.spend >= s.softBudget) out.push({ ...base, kind: 'soft', threshold: s.softBudget });
+  if (s.maxBudget !== null && s.maxBudget > 0 && s.spend < s.maxBudget) {
+    const projected = projectedSpend(s.spend, s.window.start, s.window.resetAt, nowMs, settings.projectionMinElapsed);
+    if (projected !== null && projected > s.maxBudget) {
+      // Its threshold is fixed (1) so "once per window" holds while the projection moves.
+      out.push({ ...base, kind: 'projected', threshold: 1, projected: Math.round(projected * 1e6) / 1e6 });
+    }
+  }
+  return out;
+}
+
+/** Tags whose day is a spike: one alert per tag per day. */
+async function spikeAlerts(ctx: JobContext, settings: AlertSettings, nowMs: number): Promise<number> {
+  if (settings.spikeFactor <= 0) return 0;
+  const day = budgetWindow('1d', nowMs, ctx.settings.timezone);
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: ctx.settings.timezone }).format(nowMs);
+  let sent = 0;
+  for (const row of await selectRows(ctx.db.conn, sql('budgets/select_tag_spikes'), { today, factor: settings.spikeFactor, min_usd: settings.spikeMinUsd })) {
+    const tag = String(row.tag);
+    const spend = Number(row.spend);
+    const median = Number(row.median);
+    const ratio = Math.round((spend / median) * 100) / 100;
+    const delivered = await deliveredFor(ctx, 'tag', tag, iso(day.start));
+    if ([...delivered].some((k) => k.startsWith('spike:'))) continue;
+    const alert: BudgetAlert = {
+      kind: 'spike',
+      subjectKind: 'tag',
+      subject: tag,
+      threshold: ratio,
+      spend,
+      maxBudget: null,
+      budgetDuration: '1d',
+      windowStart: iso(day.start),
+      resetAt: iso(day.resetAt),
+      median,
+    };
+    if (await alertOnce(ctx, settings, delivered, alert)) sent += 1;
+  }
+  return sent;
 }
 
 export async function runBudgets(ctx: JobContext, alerts: AlertSettings): Promise<BudgetsResult> {
   const { conn } = ctx.db;
-  const now = ctx.now();
-  const nowMs = now.getTime();
+  const nowMs = ctx.now().getTime();
   const tz = ctx.settings.timezone;
-  const defs = await new TagRegistry(ctx.store).list((key, err) => ctx.log.error({ err, key }, 'tag definition is unreadable; skipped'));
   const wm = (await selectOne(conn, sql('budgets/select_spend_watermark')))?.watermark_ms;
   const watermark = wm === null || wm === undefined ? null : iso(Number(wm));
+  const subjects = await budgetSubjects(ctx, nowMs);
 
-  const list: BlockList = { schema: BLOCKLIST_SCHEMA, generated_at: iso(nowMs), watermark, timezone: tz, tags: {}, seen_tags: [] };
+  const list: BlockList = {
+    schema: BLOCKLIST_SCHEMA,
+    generated_at: iso(nowMs),
+    watermark,
+    timezone: tz,
+    tags: Object.create(null) as BlockList['tags'],
+    seen_tags: [],
+    customers: [],
+    keys: [],
+  };
   const blocked: string[] = [];
+  const blockedSubjects: string[] = [];
+  const lowest = Math.min(1, ...alerts.thresholds);
   let sent = 0;
-  const budgeted = defs.filter(hasBudget).sort((a, b) => a.name.localeCompare(b.name));
-  const windows = new Map(budgeted.map((def) => [def.name, budgetWindow(def.budget_duration, nowMs, tz)]));
-  const spends = await windowSpends(conn, windows);
-  for (const def of budgeted) {
-    const w = windows.get(def.name)!;
-    const spend = Number(spends.get(def.name) ?? 0);
-    const isBlocked = spend >= def.max_budget;
-    if (isBlocked) blocked.push(def.name);
-    list.tags[def.name] = {
-      spend,
-      max_budget: def.max_budget,
-      budget_duration: def.budget_duration,
-      window_start: iso(w.start),
-      reset_at: iso(w.resetAt),
-      blocked: isBlocked,
-    };
+  for (const s of subjects) {
+    const isBlocked = s.maxBudget !== null && s.spend >= s.maxBudget;
+    if (isBlocked) {
+      blockedSubjects.push(`${LABEL[s.kind]}=${s.name}`);
+      if (s.kind === 'tag') blocked.push(s.name);
+    }
+    if (s.maxBudget !== null) {
+      if (s.kind === 'tag') list.tags[s.name] = entry(s, isBlocked);
+      else if (s.kind === 'customer') list.customers.push({ id: s.name, ...entry(s, isBlocked) });
+      else list.keys.push({ alias: s.name, ...entry(s, isBlocked) });
+    }
+    // Default-budget customers may be many: a status row only once they are near their budget,
+    // and no alerts (a definition of their own brings both).
+    const isDefault = s.source === 'default';
+    if (isDefault && !(s.maxBudget !== null && s.spend >= lowest * s.maxBudget)) continue;
     await conn.run(sql('budgets/insert_budget_status'), {
       run_id: ctx.runId,
       evaluated_at: iso(nowMs),
-      tag: def.name,
-      budget_duration: def.budget_duration,
-      window_start: iso(w.start),
-      reset_at: iso(w.resetAt),
-      spend_usd: spend,
-      max_budget_usd: def.max_budget,
+      tag: s.kind === 'tag' ? s.name : null,
+      budget_duration: s.duration,
+      window_start: iso(s.window.start),
+      reset_at: iso(s.window.resetAt),
+      spend_usd: s.spend,
+      max_budget_usd: s.maxBudget,
       blocked: isBlocked,
       watermark,
+      subject_kind: s.kind,
+      subject: s.name,
+      budget_source: s.source,
+      soft_budget_usd: s.softBudget,
     });
-
-    const delivered = new Set(
-      (await selectRows(conn, sql('budgets/select_delivered_alerts'), { tag: def.name, window_start: iso(w.start) })).map((r) => Number(r.threshold)),
-    );
-    const thresholds = def.alert_thresholds ?? alerts.thresholds;
-    for (const threshold of crossedThresholds(spend, def.max_budget, thresholds, def.soft_budget, delivered)) {
-      const alert = { tag: def.name, threshold, spend, maxBudget: def.max_budget, budgetDuration: def.budget_duration, windowStart: iso(w.start), resetAt: iso(w.resetAt) };
-      const d = await deliverAlert(alert, alerts, ctx.log);
-      if (d.status !== 'failed') sent += 1;
-      await conn.run(sql('budgets/insert_alert_sent'), {
-        tag: def.name,
-        window_start: iso(w.start),
-        reset_at: iso(w.resetAt),
-        threshold,
-        spend_usd: spend,
-        max_budget_usd: def.max_budget,
-        status: d.status,
-        attempts: d.attempts,
-        error: d.error,
-        sent_at: ctx.now().toISOString(),
-        run_id: ctx.runId,
-      });
-    }
+    if (isDefault) continue;
+    const delivered = await deliveredFor(ctx, s.kind, s.name, iso(s.window.start));
+    for (const a of dueAlerts(s, alerts, nowMs, delivered)) if (await alertOnce(ctx, alerts, delivered, a)) sent += 1;
   }
+  sent += await spikeAlerts(ctx, alerts, nowMs);
   list.seen_tags = (await selectRows(conn, sql('budgets/select_seen_tags'))).map((r) => String(r.tag));
   await ctx.store.put(BLOCKLIST_KEY, serializeBlockList(list), { contentType: 'application/json' });
-  ctx.log.info({ tags: Object.keys(list.tags).length, blocked, watermark }, 'block-list written');
-  return { tags: Object.keys(list.tags).length, blocked, alerts: sent, blockList: list };
+  ctx.log.info({ budgets: subjects.length, blocked: blockedSubjects, watermark }, 'block-list written');
+  return { tags: Object.keys(list.tags).length, subjects: subjects.length, blocked, blockedSubjects, alerts: sent, blockList: list };
 }

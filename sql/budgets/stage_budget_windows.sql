@@ -1,7 +1,8 @@
--- The current window [window_start, reset_at) of every budgeted tag, from the job's JSON list
--- ($windows: [{"tag", "window_start", "reset_at"}], ISO-8601 UTC), for select_budget_spend.
+-- The current window [window_start, reset_at) of every budget the job evaluates, from its JSON
+-- list ($windows: [{"kind", "name", "window_start", "reset_at"}], ISO-8601 UTC), for the
+-- select_*_spend queries. kind: tag, customer, key.
 CREATE OR REPLACE TEMP TABLE budget_windows AS
-SELECT w.tag AS tag, w.window_start::TIMESTAMP AS window_start, w.reset_at::TIMESTAMP AS reset_at
+SELECT w.kind AS kind, w.name AS name, w.window_start::TIMESTAMP AS window_start, w.reset_at::TIMESTAMP AS reset_at
 FROM (
-  SELECT unnest(from_json($windows::JSON, '[{"tag":"VARCHAR","window_start":"VARCHAR","reset_at":"VARCHAR"}]')) AS w
+  SELECT unnest(from_json($windows::JSON, '[{"kind":"VARCHAR","name":"VARCHAR","window_start":"VARCHAR","reset_at":"VARCHAR"}]')) AS w
 );

@@ -29,9 +29,18 @@ const blockListSchema = z.object({
   tags: z.record(z.string(), entrySchema),
   /** Tags seen in spend that have no definition (for /tag/list). */
   seen_tags: z.array(z.string()).default([]),
+  // Added after the first release, inside schema 1: a proxy that predates them ignores them (zod
+  // strips unknown keys), and a list written before them reads as having none. Lists, not
+  // objects keyed by name: an end user's id is client-chosen and may be `__proto__`.
+  /** Customers (end users, by the stored form of their id) with a budget: their own or the default one. */
+  customers: z.array(entrySchema.extend({ id: z.string() })).default([]),
+  /** Keys (by alias) with a budget in the config. */
+  keys: z.array(entrySchema.extend({ alias: z.string() })).default([]),
 });
 
 export type BlockListEntry = z.output<typeof entrySchema>;
+export type CustomerEntry = BlockListEntry & { id: string };
+export type KeyEntry = BlockListEntry & { alias: string };
 export type BlockList = z.output<typeof blockListSchema>;
 
 /** Throws when the text is not a complete, valid block-list. */

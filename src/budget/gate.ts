@@ -1,116 +1,206 @@
-// The proxy's budget gate: spend in a tag's current window = what the budgets job reconciled
-// (the block-list, exact up to its watermark) + what this proxy has itself logged after the
-// watermark. A tag is blocked as soon as that sum reaches its max_budget; the budget comes from
-// the current tag definition, so raising it unblocks at the next definition poll, and the window
-// is recomputed from the clock, so a new window unblocks on its own.
-import { BudgetExceededError } from '../errors.ts';
+// The proxy's budget gate. For every budget a request touches (each of its tags with one, its
+// customer, its key):
+//   committed = reconciled (block-list, exact up to its watermark)
+//             + own spend logged since the watermark + own reservations in flight
+//             + the other proxies' spend and reservations (their usage files, when fresh)
+// The request is admitted only while committed < max_budget for all of them, and then reserves
+// its worst-case cost (estimate.ts) against each; when it ends, whatever way, the reservation is
+// settled to the real cost. Budgets come from the current definitions (a raised budget unblocks
+// at the next poll) and windows from the clock (a new window unblocks on its own).
+import type { KeyBudget } from '../config/load.ts';
+import { BudgetExceededError, BudgetStoreUnavailableError, CustomerBlockedError, UnpricedModelError } from '../errors.ts';
 import type { BlockList } from './blocklist.ts';
+import type { CustomerDefinition } from './customers.ts';
+import type { CostEstimate } from './estimate.ts';
+import { Ledger, SUBJECT_KINDS, SUBJECT_LABEL, type SubjectKind } from './ledger.ts';
 import { hasBudget, type TagDefinition } from './tags.ts';
 import { budgetWindow, type BudgetWindow } from './window.ts';
 
-export interface TagBudgetStatus {
+export interface BudgetStatus {
   max_budget: number;
   budget_duration: string;
   window_start: string;
   budget_reset_at: string;
+  /** The budgets job's figure for the current window. */
   reconciled_spend: number;
+  /** Spend this proxy logged since the block-list's watermark. */
   unreconciled_spend: number;
+  /** Spend the other proxies published since the watermark. */
+  other_proxies_spend: number;
+  /** Requests in flight (this proxy's and the others'), at their worst-case cost. */
+  reserved: number;
+  /** reconciled + unreconciled + other proxies' spend (reservations not included). */
   spend: number;
   blocked: boolean;
 }
+/** @deprecated the name before customer and key budgets; the same shape. */
+export type TagBudgetStatus = BudgetStatus;
 
-/** What the proxy's request handler asks of budgets: refuse a request, count its spend. */
+/** What admission needs to know about one request. */
+export interface AdmissionRequest {
+  tags: readonly string[];
+  /** The end user as records store it (hashed with privacy.hash_user_ids), or null. */
+  customer: string | null;
+  key: { alias: string; budget: KeyBudget | null } | null;
+  /** The worst-case cost, or null when the model has no price. */
+  estimate: CostEstimate | null;
+  /** For the message of a refused unpriced model. */
+  model: string | null;
+}
+
+/** The budgets one admitted request holds a reservation against. */
+export interface Reservation {
+  readonly amount: number;
+  /** What the request is counted at when it ends without a known cost. */
+  readonly input: number;
+  readonly ledgers: readonly Ledger[];
+  settled: boolean;
+}
+
+/** What the proxy's request pipeline asks of budgets. */
 export interface BudgetGate {
-  check(tags: readonly string[], nowMs: number): void;
-  recordSpend(tags: readonly string[], costUsd: number, nowMs: number): void;
+  /** Throws a 429 (or 400/403/503) when the request may not go; null when it touches no budget. */
+  admit(req: AdmissionRequest, nowMs: number): Reservation | null;
+  /** The request ended: its reservation is replaced by its real cost (null = unknown). Once only. */
+  settle(reservation: Reservation | null, costUsd: number | null, nowMs: number): void;
 }
 
 export interface BudgetGateSources {
-  /** The definition of a tag, or undefined; `loaded` false = definitions never read yet. */
+  /** `loaded` false = definitions never read yet (store down at start): the block-list's budgets stand. */
   definitions: { readonly loaded: boolean; get(name: string): TagDefinition | undefined };
+  customers?: { readonly loaded: boolean; get(id: string): CustomerDefinition | undefined };
   blockList: { readonly current: BlockList | null };
+  /** Whether the other proxies' figures are current (the store answered within share_stale_seconds). */
+  fleet?: { fresh(nowMs: number): boolean };
 }
 
-/** Spend this proxy logged for one tag, in time order, summed from a moving lower bound. */
-class LocalSpend {
-  private ms: number[] = [];
-  private cost: number[] = [];
-  private head = 0;
-  private total = 0;
+export interface BudgetGateOptions {
+  timeZone: string;
+  defaultCustomerBudget?: { max_budget: number; budget_duration: string } | null;
+  /** budgets.fail_closed: refuse (503) budgeted requests while the other proxies' figures are stale. */
+  failClosed?: boolean;
+}
 
-  add(ms: number, cost: number): void {
-    this.ms.push(ms);
-    this.cost.push(cost);
-    this.total += cost;
-  }
+/** One of a subject's figures as published to, or read from, the other proxies. */
+export interface SharedFigure {
+  kind: SubjectKind;
+  name: string;
+  windowStart: number;
+  spend: number;
+  reserved: number;
+}
 
-  /** Spend at or after `from`. Bounds only move forward (watermark, window start), so entries before it are dropped. */
-  since(from: number): number {
-    while (this.head < this.ms.length && this.ms[this.head]! < from) {
-      this.total -= this.cost[this.head]!;
-      this.head += 1;
-    }
-    if (this.head > 1024 && this.head * 2 > this.ms.length) {
-      this.ms = this.ms.slice(this.head);
-      this.cost = this.cost.slice(this.head);
-      this.head = 0;
-    }
-    if (this.head === this.ms.length) this.total = 0; // no float residue on an empty list
-    return Math.max(0, this.total);
-  }
+interface Budget {
+  max: number;
+  duration: string;
+}
+
+interface Evaluation {
+  budget: Budget;
+  window: BudgetWindow;
+  reconciled: number;
+  own: number;
+  others: number;
+  reserved: number;
+  /** reconciled + own + others: money spent. */
+  spend: number;
+  /** spend + every reservation: what admission compares with the budget. */
+  committed: number;
 }
 
 const SEEN_LIMIT = 10_000;
+/** A request refused only because of reservations in flight may retry after this long. */
+const TRANSIENT_RETRY_SECONDS = 1;
 
 function round(usd: number): number {
   return Math.round(usd * 1e6) / 1e6;
 }
 
 export class BudgetEnforcer implements BudgetGate {
-  private readonly local = new Map<string, LocalSpend>();
-  private readonly windows = new Map<string, { duration: string; window: BudgetWindow }>();
+  private readonly books: Record<SubjectKind, Map<string, Ledger>> = { tag: new Map(), customer: new Map(), key: new Map() };
   private readonly seen = new Set<string>();
-  private reconciled = new Map<string, { spend: number; windowStart: number }>();
   private watermarkMs = Number.NEGATIVE_INFINITY;
   private heldList: BlockList | null = null;
+  private readonly timeZone: string;
+  private readonly defaultCustomer: Budget | null;
+  private readonly failClosed: boolean;
 
   constructor(
     private readonly sources: BudgetGateSources,
-    private readonly timeZone: string,
-  ) {}
+    options: BudgetGateOptions | string,
+  ) {
+    const o = typeof options === 'string' ? { timeZone: options } : options;
+    this.timeZone = o.timeZone;
+    const d = o.defaultCustomerBudget ?? null;
+    this.defaultCustomer = d ? { max: d.max_budget, duration: d.budget_duration } : null;
+    this.failClosed = o.failClosed ?? false;
+  }
 
-  check(tags: readonly string[], nowMs: number): void {
+  admit(req: AdmissionRequest, nowMs: number): Reservation | null {
     this.refreshList();
-    for (const tag of tags) {
+    const fresh = this.sources.fleet?.fresh(nowMs) ?? true;
+    let touched: Ledger[] | null = null;
+    for (const tag of req.tags) {
       if (this.seen.size < SEEN_LIMIT) this.seen.add(tag);
-      const s = this.evaluate(tag, nowMs);
-      if (s?.blocked) throw new BudgetExceededError(tag, s.spend, s.max, Math.max(1, (s.window.resetAt - nowMs) / 1000));
+      const budget = this.tagBudget(tag);
+      if (budget) (touched ??= []).push(this.check('tag', tag, budget, nowMs, fresh));
+    }
+    if (req.customer !== null) {
+      const def = this.sources.customers?.get(req.customer);
+      if (def?.blocked) throw new CustomerBlockedError(`Customer=${req.customer} is blocked`, { param: 'user' });
+      const budget = this.customerBudget(req.customer);
+      if (budget) (touched ??= []).push(this.check('customer', req.customer, budget, nowMs, fresh));
+    }
+    if (req.key !== null) {
+      const kb = req.key.budget;
+      if (kb && kb.maxBudget !== null) (touched ??= []).push(this.check('key', req.key.alias, { max: kb.maxBudget, duration: kb.duration }, nowMs, fresh));
+    }
+    if (touched === null) return null;
+    if (!fresh && this.failClosed) {
+      throw new BudgetStoreUnavailableError(
+        'Budget enforcement unavailable: the spend of the other proxies cannot be read from the store, and budgets.fail_closed is set, so the request was refused to keep the budget. Retry shortly.',
+      );
+    }
+    if (req.estimate === null) {
+      const first = touched[0]!;
+      throw new UnpricedModelError(
+        `The model \`${req.model ?? '(none)'}\` has no known price, so its spend cannot be counted against the budget of ${SUBJECT_LABEL[first.kind]}=${first.name}; ` +
+          'add its price to pricing.overrides_file (docs/pricing.md)',
+        { param: 'model' },
+      );
+    }
+    const amount = req.estimate.total;
+    for (const l of touched) l.reserve(amount);
+    return { amount, input: Math.min(req.estimate.input, amount), ledgers: touched, settled: false };
+  }
+
+  settle(reservation: Reservation | null, costUsd: number | null, nowMs: number): void {
+    if (reservation === null || reservation.settled) return;
+    reservation.settled = true;
+    const cost = costUsd ?? reservation.input;
+    for (const l of reservation.ledgers) {
+      l.release(reservation.amount);
+      if (cost > 0) l.local.add(nowMs, cost);
     }
   }
 
-  recordSpend(tags: readonly string[], costUsd: number, nowMs: number): void {
-    for (const tag of tags) {
-      if (!this.budgetOf(tag)) continue;
-      let l = this.local.get(tag);
-      if (!l) this.local.set(tag, (l = new LocalSpend()));
-      l.add(nowMs, costUsd);
-    }
-  }
-
-  /** What /tag/info shows for a budgeted tag; null when the tag has no budget. */
-  status(tag: string, nowMs: number): TagBudgetStatus | null {
+  /** What /tag/info, /customer/info show; null when the subject has no budget. */
+  status(kind: SubjectKind, name: string, nowMs: number, keyBudget?: KeyBudget | null): BudgetStatus | null {
     this.refreshList();
-    const s = this.evaluate(tag, nowMs);
-    if (!s) return null;
+    const budget = kind === 'tag' ? this.tagBudget(name) : kind === 'customer' ? this.customerBudget(name) : keyBudget && keyBudget.maxBudget !== null ? { max: keyBudget.maxBudget, duration: keyBudget.duration } : null;
+    if (!budget) return null;
+    const e = this.evaluate(this.ledger(kind, name), budget, nowMs, this.sources.fleet?.fresh(nowMs) ?? true);
     return {
-      max_budget: s.max,
-      budget_duration: s.duration,
-      window_start: new Date(s.window.start).toISOString(),
-      budget_reset_at: new Date(s.window.resetAt).toISOString(),
-      reconciled_spend: round(s.reconciled),
-      unreconciled_spend: round(s.unreconciled),
-      spend: s.spend,
-      blocked: s.blocked,
+      max_budget: budget.max,
+      budget_duration: budget.duration,
+      window_start: new Date(e.window.start).toISOString(),
+      budget_reset_at: new Date(e.window.resetAt).toISOString(),
+      reconciled_spend: round(e.reconciled),
+      unreconciled_spend: round(e.own),
+      other_proxies_spend: round(e.others),
+      reserved: round(e.reserved),
+      spend: round(e.spend),
+      blocked: e.committed >= budget.max,
     };
   }
 
@@ -119,48 +209,146 @@ export class BudgetEnforcer implements BudgetGate {
     return [...this.seen];
   }
 
-  private budgetOf(tag: string): { max: number; duration: string } | null {
+  /** The block-list's watermark as this proxy holds it (ms; -Infinity before any). */
+  get watermark(): number {
+    this.refreshList();
+    return this.watermarkMs;
+  }
+
+  /** This proxy's own figures for every budget it has spend or reservations for (to publish). */
+  ownFigures(nowMs: number): SharedFigure[] {
+    this.refreshList();
+    const out: SharedFigure[] = [];
+    for (const kind of SUBJECT_KINDS) {
+      for (const l of this.books[kind].values()) {
+        if (l.duration === '' || (l.inFlight === 0 && l.local.empty)) continue;
+        const w = this.windowOf(l, l.duration, nowMs);
+        const spend = l.local.since(Math.max(w.start, Math.floor(this.watermarkMs) + 1));
+        if (spend === 0 && l.reserved === 0) continue;
+        out.push({ kind, name: l.name, windowStart: w.start, spend, reserved: l.reserved });
+      }
+    }
+    return out;
+  }
+
+  /** Replaces the other proxies' figures (summed per subject and window by the fleet reader). */
+  applyOthers(figures: Iterable<SharedFigure>): void {
+    for (const kind of SUBJECT_KINDS) {
+      for (const l of this.books[kind].values()) {
+        l.othersSpend = 0;
+        l.othersReserved = 0;
+        l.othersWindow = Number.NaN;
+      }
+    }
+    for (const f of figures) {
+      const l = this.ledger(f.kind, f.name);
+      if (l.othersWindow === f.windowStart) {
+        l.othersSpend += f.spend;
+        l.othersReserved += f.reserved;
+      } else {
+        l.othersWindow = f.windowStart;
+        l.othersSpend = f.spend;
+        l.othersReserved = f.reserved;
+      }
+    }
+    this.sweep();
+  }
+
+  /** Customer ledgers are made per end user: forget the ones with nothing left to count. */
+  private sweep(): void {
+    const book = this.books.customer;
+    if (book.size < 1024) return;
+    for (const [id, l] of book) if (l.idle) book.delete(id);
+  }
+
+  private ledger(kind: SubjectKind, name: string): Ledger {
+    const book = this.books[kind];
+    let l = book.get(name);
+    if (!l) book.set(name, (l = new Ledger(kind, name)));
+    return l;
+  }
+
+  /** Throws when the budget is used up; returns the ledger to reserve against. */
+  private check(kind: SubjectKind, name: string, budget: Budget, nowMs: number, fresh: boolean): Ledger {
+    const l = this.ledger(kind, name);
+    const e = this.evaluate(l, budget, nowMs, fresh);
+    if (e.committed >= budget.max) {
+      const transient = e.spend < budget.max;
+      const retry = transient ? TRANSIENT_RETRY_SECONDS : Math.max(1, (e.window.resetAt - nowMs) / 1000);
+      throw new BudgetExceededError(SUBJECT_LABEL[kind], name, round(e.committed), budget.max, retry, transient);
+    }
+    return l;
+  }
+
+  private evaluate(l: Ledger, budget: Budget, nowMs: number, fresh: boolean): Evaluation {
+    const window = this.windowOf(l, budget.duration, nowMs);
+    // The job's figure counts only when it is for this window; a new window starts from zero.
+    const reconciled = l.reconciledWindow === window.start ? l.reconciledSpend : 0;
+    const own = l.local.since(Math.max(window.start, Math.floor(this.watermarkMs) + 1));
+    const othersHere = fresh && l.othersWindow === window.start;
+    const others = othersHere ? l.othersSpend : 0;
+    const reserved = l.reserved + (othersHere ? l.othersReserved : 0);
+    const spend = reconciled + own + others;
+    return { budget, window, reconciled, own, others, reserved, spend, committed: spend + reserved };
+  }
+
+  private windowOf(l: Ledger, duration: string, nowMs: number): BudgetWindow {
+    const w = l.window;
+    if (l.duration === duration && w.start <= nowMs && nowMs < w.resetAt) return w;
+    l.duration = duration;
+    l.window = budgetWindow(duration, nowMs, this.timeZone);
+    return l.window;
+  }
+
+  private tagBudget(tag: string): Budget | null {
     const defs = this.sources.definitions;
     if (defs.loaded) {
       const def = defs.get(tag);
       return def && hasBudget(def) ? { max: def.max_budget, duration: def.budget_duration } : null;
     }
     // Definitions not readable yet (store down at start): the last block-list's budgets stand.
-    const entry = this.sources.blockList.current?.tags[tag];
+    const entry = this.heldList?.tags[tag];
     return entry ? { max: entry.max_budget, duration: entry.budget_duration } : null;
   }
 
-  private windowOf(tag: string, duration: string, nowMs: number): BudgetWindow {
-    const held = this.windows.get(tag);
-    if (held && held.duration === duration && held.window.start <= nowMs && nowMs < held.window.resetAt) return held.window;
-    const window = budgetWindow(duration, nowMs, this.timeZone);
-    this.windows.set(tag, { duration, window });
-    return window;
+  private customerBudget(id: string): Budget | null {
+    const defs = this.sources.customers;
+    if (defs?.loaded) {
+      const def = defs.get(id);
+      if (def && def.max_budget !== null && def.budget_duration !== null) return { max: def.max_budget, duration: def.budget_duration };
+      return this.defaultCustomer;
+    }
+    const entry = this.listCustomers.get(id);
+    return entry ?? this.defaultCustomer;
   }
 
-  private evaluate(tag: string, nowMs: number) {
-    const budget = this.budgetOf(tag);
-    if (!budget) return null;
-    const window = this.windowOf(tag, budget.duration, nowMs);
-    const r = this.reconciled.get(tag);
-    // The job's figure counts only when it is for this window; a new window starts from zero.
-    const reconciled = r && r.windowStart === window.start ? r.spend : 0;
-    const from = Math.max(window.start, Math.floor(this.watermarkMs) + 1);
-    const unreconciled = this.local.get(tag)?.since(from) ?? 0;
-    const spend = round(reconciled + unreconciled);
-    return { max: budget.max, duration: budget.duration, window, reconciled, unreconciled, spend, blocked: spend >= budget.max };
-  }
+  /** The block-list's customer budgets by id (used only until customer definitions are read). */
+  private listCustomers = new Map<string, Budget>();
 
   /** Re-indexes the block-list when the poller swapped it (an identity check per request). */
   private refreshList(): void {
     const list = this.sources.blockList.current;
     if (list === this.heldList) return;
     this.heldList = list;
-    const next = new Map<string, { spend: number; windowStart: number }>();
-    if (list) {
-      for (const [tag, e] of Object.entries(list.tags)) next.set(tag, { spend: e.spend, windowStart: Date.parse(e.window_start) });
-      if (list.watermark !== null) this.watermarkMs = Math.max(this.watermarkMs, Date.parse(list.watermark));
+    for (const kind of SUBJECT_KINDS) {
+      for (const l of this.books[kind].values()) {
+        l.reconciledSpend = 0;
+        l.reconciledWindow = Number.NaN;
+      }
     }
-    this.reconciled = next;
+    this.listCustomers = new Map();
+    if (!list) return;
+    const set = (kind: SubjectKind, name: string, spend: number, windowStart: string) => {
+      const l = this.ledger(kind, name);
+      l.reconciledSpend = spend;
+      l.reconciledWindow = Date.parse(windowStart);
+    };
+    for (const [tag, e] of Object.entries(list.tags)) set('tag', tag, e.spend, e.window_start);
+    for (const e of list.customers) {
+      set('customer', e.id, e.spend, e.window_start);
+      this.listCustomers.set(e.id, { max: e.max_budget, duration: e.budget_duration });
+    }
+    for (const e of list.keys) set('key', e.alias, e.spend, e.window_start);
+    if (list.watermark !== null) this.watermarkMs = Math.max(this.watermarkMs, Date.parse(list.watermark));
   }
 }

@@ -20,7 +20,23 @@ export interface TagDefinition {
   alert_thresholds: number[] | null;
   created_at: string;
   updated_at: string;
+  /** Key alias (`master` for the master key) that created / last changed the definition. */
+  created_by: string | null;
+  updated_by: string | null;
+  /** Who changed what, oldest first (the last HISTORY_LIMIT changes). */
+  history: TagChange[];
 }
+
+export interface TagChange {
+  at: string;
+  by: string | null;
+  action: 'created' | 'updated';
+  /** The fields set by the change, with their new values. */
+  fields: Record<string, unknown>;
+}
+
+/** Changes kept in a definition's history. */
+export const HISTORY_LIMIT = 50;
 
 // Control characters are refused in tags by the proxy too (src/proxy/attribution.ts).
 // eslint-disable-next-line no-control-regex
@@ -64,6 +80,11 @@ const storedSchema = z.object({
   alert_thresholds: z.array(z.number()).nullable().default(null),
   created_at: z.string(),
   updated_at: z.string(),
+  created_by: z.string().nullable().default(null),
+  updated_by: z.string().nullable().default(null),
+  history: z
+    .array(z.object({ at: z.string(), by: z.string().nullable(), action: z.enum(['created', 'updated']), fields: z.record(z.string(), z.unknown()) }))
+    .default([]),
 });
 
 /** Validates /tag/new and /tag/update bodies; the 400 names the first bad field. */
@@ -76,14 +97,21 @@ export function parseTagInput(body: unknown): TagInput {
   throw new InvalidRequestError(`Invalid tag definition: ${message}`, { param: field });
 }
 
-/** A definition with a budget must say its window; a soft budget needs a budget to compare to. */
+/** A budget, hard or soft, must say its window. */
 function checkConsistent(def: TagDefinition): void {
   if (def.max_budget !== null && def.budget_duration === null) {
     throw new InvalidRequestError('Invalid tag definition: budget_duration is required with max_budget', { param: 'budget_duration' });
   }
-  if (def.soft_budget !== null && def.max_budget === null) {
-    throw new InvalidRequestError('Invalid tag definition: soft_budget needs max_budget', { param: 'soft_budget' });
+  if (def.soft_budget !== null && def.budget_duration === null) {
+    throw new InvalidRequestError('Invalid tag definition: budget_duration is required with soft_budget', { param: 'budget_duration' });
   }
+}
+
+/** The fields a create or update sets (the name aside), for the history. */
+function changedFields(input: TagInput): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(input)) if (k !== 'name' && v !== undefined) out[k] = v;
+  return out;
 }
 
 export function tagKey(name: string): string {
@@ -109,7 +137,8 @@ export class TagRegistry {
     return parseStoredTag(got.body.toString('utf8'));
   }
 
-  async create(input: TagInput, nowMs: number): Promise<TagDefinition> {
+  /** `actor`: the key alias behind the change (`master`), kept in the definition's history. */
+  async create(input: TagInput, nowMs: number, actor: string | null = null): Promise<TagDefinition> {
     if (await this.get(input.name)) throw new InvalidRequestError(`Tag "${input.name}" already exists; use /tag/update`, { param: 'name' });
     const at = new Date(nowMs).toISOString();
     const def: TagDefinition = {
@@ -121,6 +150,9 @@ export class TagRegistry {
       alert_thresholds: input.alert_thresholds ?? null,
       created_at: at,
       updated_at: at,
+      created_by: actor,
+      updated_by: actor,
+      history: [{ at, by: actor, action: 'created', fields: changedFields(input) }],
     };
     checkConsistent(def);
     await this.write(def);
@@ -128,10 +160,12 @@ export class TagRegistry {
   }
 
   /** Changes only the fields present in `input`; `null` clears a field. */
-  async update(input: TagInput, nowMs: number): Promise<TagDefinition> {
+  async update(input: TagInput, nowMs: number, actor: string | null = null): Promise<TagDefinition> {
     const old = await this.get(input.name);
     if (!old) throw new NotFoundError(`Tag "${input.name}" does not exist`, { param: 'name' });
-    const def: TagDefinition = { ...old, updated_at: new Date(nowMs).toISOString() };
+    const at = new Date(nowMs).toISOString();
+    const change: TagChange = { at, by: actor, action: 'updated', fields: changedFields(input) };
+    const def: TagDefinition = { ...old, updated_at: at, updated_by: actor, history: [...old.history, change].slice(-HISTORY_LIMIT) };
     if (input.description !== undefined) def.description = input.description;
     if (input.max_budget !== undefined) def.max_budget = input.max_budget;
     if (input.budget_duration !== undefined) def.budget_duration = input.budget_duration;

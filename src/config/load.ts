@@ -26,6 +26,18 @@ export interface ResolvedKey {
   requiredTagPrefixes: readonly string[];
   /** May read spend (`tagspend serve`), not call models or change tags. */
   viewer: boolean;
+  /** Tag globs a request with this key may carry (its own tags always); null = any tag. */
+  allowedTags: readonly string[] | null;
+  /** May manage (/tag/*) the tags its allowedTags match. */
+  manageTags: boolean;
+  /** The key's own budget, or null. */
+  budget: KeyBudget | null;
+}
+
+export interface KeyBudget {
+  readonly maxBudget: number | null;
+  readonly duration: string;
+  readonly softBudget: number | null;
 }
 
 /** The validated config plus everything derived from it at start (secrets read from env, presets applied). */
@@ -249,6 +261,15 @@ function resolveConfig(config: Config, env: NodeJS.ProcessEnv, cwd: string): Res
     }
     if (seen.has(k.alias)) problems.push(`keys.${i}.alias: duplicate alias "${k.alias}"`);
     seen.add(k.alias);
+    if ((k.max_budget !== undefined || k.soft_budget !== undefined) && k.budget_duration === undefined) {
+      problems.push(`keys.${i}.budget_duration: required with max_budget or soft_budget`);
+    }
+    if (k.budget_duration !== undefined && k.max_budget === undefined && k.soft_budget === undefined) {
+      problems.push(`keys.${i}.budget_duration: needs max_budget or soft_budget`);
+    }
+    if (k.manage_tags && k.allowed_tags === undefined) {
+      problems.push(`keys.${i}.manage_tags: needs allowed_tags (the tags the key may manage)`);
+    }
     if (key) {
       keys.push({
         key,
@@ -258,6 +279,12 @@ function resolveConfig(config: Config, env: NodeJS.ProcessEnv, cwd: string): Res
         allowedModels: k.allowed_models ?? null,
         requiredTagPrefixes: k.required_tag_prefixes,
         viewer: k.viewer,
+        allowedTags: k.allowed_tags ?? null,
+        manageTags: k.manage_tags,
+        budget:
+          k.budget_duration === undefined
+            ? null
+            : { maxBudget: k.max_budget ?? null, duration: k.budget_duration, softBudget: k.soft_budget ?? null },
       });
     }
   });

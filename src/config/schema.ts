@@ -3,6 +3,9 @@
 import { z } from 'zod';
 
 const durationMs = z.number().int().positive();
+const money = z.number().finite().min(0).max(1e12);
+/** A budget window: Ns, Nm, Nh, Nd, Nw, Nmo (src/budget/window.ts checks it in full). */
+const duration = z.string().regex(/^[1-9]\d{0,5}(s|m|h|d|w|mo)$/, 'must look like 30s, 10m, 12h, 1d, 7d, 1w, 1mo');
 
 const providerSchema = z.strictObject({
   /** A preset name (openai, openrouter, groq, together, mistral, deepseek, gemini, anthropic, mock) fills in base_url and api_key_env. */
@@ -26,6 +29,15 @@ const keySchema = z.strictObject({
   required_tag_prefixes: z.array(z.string().min(1)).default([]),
   /** A read-only key: it may read spend (`tagspend serve`), not call models or change tags. */
   viewer: z.boolean().default(false),
+  /** Tags (globs: `team:search`, `tenant:*`) a request with this key may carry; unset = any. The key's own tags are always allowed. */
+  allowed_tags: z.array(z.string().min(1).max(256)).optional(),
+  /** May call /tag/* for the tags its allowed_tags match (team self-service); needs allowed_tags. */
+  manage_tags: z.boolean().default(false),
+  /** USD per budget_duration for all requests made with this key (docs/budgets.md). */
+  max_budget: money.optional(),
+  budget_duration: duration.optional(),
+  /** USD at which an alert fires, without blocking. */
+  soft_budget: money.optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -139,6 +151,20 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** How often each proxy re-reads control/blocklist.json and control/tags/ (ETag, cheap when unchanged). */
       poll_interval_seconds: z.number().positive().default(10),
+      /** How often each proxy publishes its spend and reservations to control/usage/<instance>.json and reads the others'. */
+      share_interval_seconds: z.number().positive().default(2),
+      /** Another proxy's usage file older than this is stale: its reservations no longer count (a dead proxy). */
+      share_stale_seconds: z.number().positive().default(10),
+      /** true: while the store cannot be reached, requests that touch a budget are answered 503 instead of being admitted on local knowledge. */
+      fail_closed: z.boolean().default(false),
+      /** The most output tokens a reservation counts per request (the smaller of this, max_tokens and the model's output limit); 0 = no cap. */
+      reservation_output_tokens_cap: z.number().int().min(0).default(16_384),
+      /** The budget of every customer (end user) without one of their own. */
+      default_customer_budget: z
+        .strictObject({ max_budget: money, budget_duration: duration, soft_budget: money.optional() })
+        .optional(),
+      /** At most this many default-budget customers are carried in the block-list (the highest spenders). */
+      blocklist_max_customers: z.number().int().min(0).default(50_000),
     })
     .prefault({}),
 
@@ -152,6 +178,12 @@ export const configSchema = z.strictObject({
       /** Extra attempts after a failed webhook POST, within one job run. */
       webhook_retries: z.number().int().min(0).max(10).default(2),
       webhook_timeout_ms: durationMs.default(5_000),
+      /** A tag's day above this many times its trailing 7-day median spend alerts once per day; 0 = off. */
+      spike_factor: z.number().min(0).default(3),
+      /** Days below this spend (USD) never count as a spike (noise on tiny tags). */
+      spike_min_usd: money.default(1),
+      /** Projected-overspend alerts start once this fraction of the window has passed. */
+      projection_min_elapsed: z.number().min(0).max(1).default(0.1),
     })
     .prefault({}),
 

@@ -6,6 +6,7 @@
 import { hash } from 'node:crypto';
 import type { ResolvedKey } from '../config/load.ts';
 import { AuthenticationError, PermissionError } from '../errors.ts';
+import { TagAccess } from './tag-access.ts';
 
 export interface Principal {
   kind: 'master' | 'key' | 'open';
@@ -14,6 +15,8 @@ export interface Principal {
   alias: string | null;
   /** First 16 hex of the key's SHA-256: identifies a key in records without revealing it. */
   keyHash: string | null;
+  /** The key's allowed_tags; null = any tag (and for the master key). */
+  tagAccess: TagAccess | null;
 }
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -62,7 +65,8 @@ export class KeyRing {
   constructor(keys: readonly ResolvedKey[], masterKey: string | null) {
     for (const k of keys) {
       const digest = sha256Hex(k.key);
-      this.byDigest.set(digest, { digest, principal: { kind: 'key', key: k, alias: k.alias, keyHash: digest.slice(0, 16) } });
+      const tagAccess = k.allowedTags === null ? null : new TagAccess(k.allowedTags, k.tags);
+      this.byDigest.set(digest, { digest, principal: { kind: 'key', key: k, alias: k.alias, keyHash: digest.slice(0, 16), tagAccess } });
     }
     this.masterDigest = masterKey ? sha256Hex(masterKey) : null;
     this.open = keys.length === 0 && masterKey === null;
@@ -72,12 +76,12 @@ export class KeyRing {
   authenticate(headers: Headers): Principal {
     const presented = presentedKey(headers);
     if (this.open) {
-      return { kind: 'open', key: null, alias: null, keyHash: presented ? keyHash(presented) : null };
+      return { kind: 'open', key: null, alias: null, keyHash: presented ? keyHash(presented) : null, tagAccess: null };
     }
     if (!presented) throw new AuthenticationError('Missing API key: send "Authorization: Bearer <key>"');
     const digest = sha256Hex(presented);
     if (this.masterDigest && digestsEqual(digest, this.masterDigest)) {
-      return { kind: 'master', key: null, alias: 'master', keyHash: digest.slice(0, 16) };
+      return { kind: 'master', key: null, alias: 'master', keyHash: digest.slice(0, 16), tagAccess: null };
     }
     const hit = this.byDigest.get(digest);
     if (hit && digestsEqual(digest, hit.digest)) return hit.principal;
@@ -95,6 +99,16 @@ export class KeyRing {
   authenticateViewer(headers: Headers): Principal {
     const p = this.authenticate(headers);
     if (p.kind === 'key' && !p.key?.viewer) throw new PermissionError(`Key "${p.alias}" may call models but not read spend: use the master key or a key with viewer: true`);
+    return p;
+  }
+
+  /**
+   * The tag admin endpoints: the master key for every tag, or a key with `manage_tags` for the
+   * tags its allowed_tags match (the routes check each name with `mayManage`).
+   */
+  authenticateTagAdmin(headers: Headers): Principal {
+    const p = this.authenticate(headers);
+    if (p.kind === 'key' && !p.key?.manageTags) throw new PermissionError('This endpoint needs the master key or a key with manage_tags');
     return p;
   }
 }

@@ -64,7 +64,8 @@ export function sendError(res: ServerResponse, err: unknown): number {
   const headers: Record<string, string> = {};
   if (err instanceof BudgetExceededError) {
     headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterSeconds)));
-    headers['x-should-retry'] = 'false';
+    // A budget filled only by requests in flight frees up when they end: a retry may pass.
+    headers['x-should-retry'] = err.transient ? 'true' : 'false';
   }
   // A body we refused to read leaves bytes on the socket: close it rather than reuse it.
   if (status === 413) headers.connection = 'close';

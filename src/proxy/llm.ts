@@ -3,7 +3,6 @@
 // request before the response's last byte goes out, whatever happens (recorder.ts writes it,
 // relay.ts passes answers on).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHmac } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { InvalidAttributionError, InvalidJsonError, InvalidRequestError, UpstreamError, toOpenAIError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -15,10 +14,12 @@ import { refuseViewer, type KeyRing } from './auth.ts';
 import { readBody, sendError } from './http.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { BudgetGate } from '../budget/gate.ts';
+import { admit } from './admission.ts';
 import { ClientGoneError, createRecorder, outcomeOf, type Draft } from './recorder.ts';
 import { ClientAbort, parseRawHeaders, relayJson, relayStream, sendWholeAnswer } from './relay.ts';
 import { checkModelAllowed, type Router } from './router.ts';
 import { uuidv7 } from './request-id.ts';
+import { userIdForm } from './user-id.ts';
 import type { Upstream, UpstreamCall, UpstreamRequest, WholeAnswer } from './upstream.ts';
 
 
@@ -36,6 +37,8 @@ export interface LlmDeps {
   userIdSalt: string | null;
   redactKeys: readonly string[];
   budget: BudgetGate | null;
+  /** budgets.reservation_output_tokens_cap (0 = none). */
+  outputTokensCap: number;
 }
 
 /** Request headers a provider may need; everything else (auth above all) stays here. */
@@ -45,9 +48,7 @@ const USAGE_OPTION_ENDPOINTS = new Set(['/chat/completions', '/completions']);
 const CLIENT_GONE_MESSAGE = 'client disconnected before the response was complete';
 
 export function createLlmHandler(deps: LlmDeps) {
-  const hashUser = deps.userIdSalt
-    ? (user: string) => createHmac('sha256', deps.userIdSalt!).update(user).digest('hex')
-    : (user: string) => user;
+  const hashUser = userIdForm(deps.userIdSalt);
   const record = createRecorder(deps);
 
   /** Every failure ends here: its record, then an OpenAI-shaped error (or a cut connection). */
@@ -69,6 +70,7 @@ export function createLlmHandler(deps: LlmDeps) {
     }
     record(d, outcome, status, message);
     res.setHeader('x-tagspend-request-id', d.requestId);
+    res.setHeader('x-litellm-call-id', d.requestId);
     if (err instanceof UpstreamError && err.retryAfter) res.setHeader('retry-after', err.retryAfter);
     sendError(res, err);
   }
@@ -109,6 +111,8 @@ export function createLlmHandler(deps: LlmDeps) {
       metadata: {},
       principal: null,
       usage: null,
+      reservation: null,
+      price: null,
     };
     const abort = new ClientAbort();
     let call: UpstreamCall | null = null;
@@ -131,6 +135,7 @@ export function createLlmHandler(deps: LlmDeps) {
       d.metadata = attr.metadata;
       if (deps.redactKeys.length) redactMetadata(d.metadata, deps.redactKeys);
       d.user = attr.user === null ? null : hashUser(attr.user);
+      if (d.principal.tagAccess) d.principal.tagAccess.checkRequest(d.tags, key!.alias);
       if (key) {
         for (const prefix of key.requiredTagPrefixes) {
           if (!d.tags.some((t) => t.startsWith(prefix))) {
@@ -140,7 +145,7 @@ export function createLlmHandler(deps: LlmDeps) {
       }
       d.route = deps.router.route(body.model);
       if (key) checkModelAllowed(d.model!, key.allowedModels);
-      deps.budget?.check(d.tags, d.startMs);
+      d.reservation = admit(deps, d, body, raw.length);
 
       // The provider gets its own model id, and never the proxy-only fields.
       body.model = d.route.upstreamModel;

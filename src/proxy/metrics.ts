@@ -83,6 +83,36 @@ export class ProxyMetrics {
   private completionTokens = 0;
   private records = 0;
 
+  /** The budget fleet's health, read when /metrics is scraped (budget-enforcement.ts). */
+  watchBudgets(source: { fleet: { fresh(nowMs: number): boolean; failures: number; peers: number }; clock: () => number }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'tagspend_budget_store_unreachable',
+      help: 'The other proxies\' spend could not be read from the store within budgets.share_stale_seconds: budgets are enforced on local knowledge (or refused with budgets.fail_closed)',
+      registers,
+      collect() {
+        this.set(source.fleet.fresh(source.clock()) ? 0 : 1);
+      },
+    });
+    new Counter({
+      name: 'tagspend_budget_share_failures_total',
+      help: 'Usage exchanges with the other proxies (control/usage/) that failed',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(source.fleet.failures);
+      },
+    });
+    new Gauge({
+      name: 'tagspend_budget_peers',
+      help: 'Other proxies whose current usage file counted in the last exchange',
+      registers,
+      collect() {
+        this.set(source.fleet.peers);
+      },
+    });
+  }
+
   constructor(options: { defaultMetrics?: boolean } & TagMetricsOptions = {}) {
     const registers = [this.registry];
     const self = this;

@@ -1,8 +1,8 @@
 // The spend record of one request: what the handler learned along the way (a Draft) is
 // priced and written as exactly one record, and the metrics and the budget gate are told.
-import type { BudgetGate } from '../budget/gate.ts';
+import type { BudgetGate, Reservation } from '../budget/gate.ts';
 import { BudgetExceededError, TagspendError, UpstreamError } from '../errors.ts';
-import { costOf, type PriceTable } from '../spend/pricing.ts';
+import { costOf, type PriceMatch, type PriceTable } from '../spend/pricing.ts';
 import { SPEND_SCHEMA_VERSION, ZERO_USAGE, type Outcome, type SpendRecord, type Usage } from '../spend/record.ts';
 import { isoTimestamp } from '../spend/timestamp.ts';
 import type { SpendWriter } from '../spool/writer.ts';
@@ -10,7 +10,6 @@ import type { Principal } from './auth.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { Route } from './router.ts';
 
-/** Spend gate for budgets: throws BudgetExceededError for a blocked tag; told about spend. */
 /** What is known about a request so far; every field has its "not known yet" value. */
 export interface Draft {
   startMs: number;
@@ -25,6 +24,10 @@ export interface Draft {
   metadata: Record<string, string>;
   principal: Principal | null;
   usage: Usage | null;
+  /** Held against the budgets the request touches until its record is written (admission.ts). */
+  reservation: Reservation | null;
+  /** The price the record's cost came from (for the x-litellm-response-cost-* parts). */
+  price: PriceMatch | null;
 }
 
 export interface Priced {
@@ -59,6 +62,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
     if (!d.route || !d.usage) return UNPRICED;
     const match = deps.prices.lookup(d.route.provider.name, d.upstreamModel ?? d.route.upstreamModel);
     if (!match) return UNPRICED;
+    d.price = match;
     return { cost: costOf(d.usage, match.price), ref: match.ref };
   }
 
@@ -67,6 +71,8 @@ export function createRecorder(deps: RecorderDeps): Recorder {
     const usage = d.usage ?? ZERO_USAGE;
     // No usage on a success means the cost is unknown (null); a failure without usage cost nothing.
     const p = priced ?? (d.usage || outcome === 'success' ? price(d) : FREE);
+    // Settled before the write: a failing write must not leave the reservation held.
+    deps.budget?.settle(d.reservation, p.cost, endMs);
     const rec: SpendRecord = {
       schema: SPEND_SCHEMA_VERSION,
       request_id: d.requestId,
@@ -98,7 +104,6 @@ export function createRecorder(deps: RecorderDeps): Recorder {
     };
     deps.writer.write(rec);
     deps.metrics.observeRequest(rec);
-    if (p.cost) deps.budget?.recordSpend(d.tags, p.cost, endMs);
     return p.cost;
   };
 }

@@ -4,6 +4,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { usageFromBytes } from '../providers/usage.ts';
+import { costParts } from '../spend/pricing.ts';
 import { ClientGoneError, type Draft, type Recorder } from './recorder.ts';
 import { SseUsageTap } from './sse.ts';
 import { toTransportError, type WholeAnswer } from './upstream.ts';
@@ -11,8 +12,10 @@ import { toTransportError, type WholeAnswer } from './upstream.ts';
 /** Response headers that must not be copied from upstream (hop-by-hop, recomputed, ours, or no header at all). */
 const DROPPED = [
   'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'content-encoding', 'date', 'server',
-  'x-tagspend-request-id', 'x-tagspend-cost-usd', '__proto__',
+  'x-tagspend-request-id', 'x-tagspend-cost-usd', 'x-litellm-call-id', '__proto__',
 ];
+/** An upstream LiteLLM's cost headers describe its prices, not ours: never passed on. */
+const LITELLM_COST = Buffer.from('x-litellm-response-cost', 'latin1');
 const DROPPED_RESPONSE_HEADERS = new Set(DROPPED);
 /** The same as bytes, by length and first letter, so most dropped names are never decoded. */
 const DROPPED_BYTES = new Map(DROPPED.map((name) => [name.length * 256 + name.charCodeAt(0), Buffer.from(name, 'latin1')]));
@@ -25,8 +28,14 @@ function lower(c: number): number {
 /** Whether a raw header name (any case) is one of DROPPED, without decoding it. */
 function isDropped(name: Buffer): boolean {
   const want = DROPPED_BYTES.get(name.length * 256 + lower(name[0] ?? 0));
-  if (!want) return false;
+  if (!want) return name.length >= LITELLM_COST.length && lower(name[0]!) === 0x78 && hasPrefix(name, LITELLM_COST);
+
   for (let i = 1; i < want.length; i++) if (lower(name[i]!) !== want[i]) return false;
+  return true;
+}
+
+function hasPrefix(name: Buffer, prefix: Buffer): boolean {
+  for (let i = 0; i < prefix.length; i++) if (lower(name[i]!) !== prefix[i]) return false;
   return true;
 }
 
@@ -73,9 +82,27 @@ function sendWhole(d: Draft, statusCode: number, headers: Record<string, string>
   if (model) d.upstreamModel = model;
   const cost = record(d, 'success', statusCode, usage ? null : 'provider response carried no usage');
   headers['content-length'] = String(body.length);
-  if (cost !== null) headers['x-tagspend-cost-usd'] = String(cost);
+  if (cost !== null) addCostHeaders(headers, d, cost);
   res.writeHead(statusCode, headers);
   res.end(body);
+}
+
+/**
+ * Ours, and LiteLLM's: `x-litellm-response-cost` and its parts, which add up to it (input, cache
+ * read, cache creation, output; reasoning is inside output). Cache and reasoning parts only when
+ * not zero, as LiteLLM sends them.
+ */
+function addCostHeaders(headers: Record<string, string>, d: Draft, cost: number): void {
+  const text = String(cost);
+  headers['x-tagspend-cost-usd'] = text;
+  headers['x-litellm-response-cost'] = text;
+  if (!d.usage || !d.price) return;
+  const p = costParts(d.usage, d.price.price);
+  headers['x-litellm-response-cost-input'] = String(p.input);
+  headers['x-litellm-response-cost-output'] = String(p.output);
+  if (p.cacheRead) headers['x-litellm-response-cost-cache-read'] = String(p.cacheRead);
+  if (p.cacheCreation) headers['x-litellm-response-cost-cache-creation'] = String(p.cacheCreation);
+  if (p.reasoning) headers['x-litellm-response-cost-reasoning'] = String(p.reasoning);
 }
 
 /** Passes an SSE answer on event by event; records before the final end(). */
@@ -158,7 +185,7 @@ export function parseRawHeaders(raw: Buffer[]): Record<string, string | string[]
 }
 
 function headersFromRaw(raw: Buffer[], requestId: string): Record<string, string> {
-  const out: Record<string, string> = { 'x-tagspend-request-id': requestId };
+  const out: Record<string, string> = { 'x-tagspend-request-id': requestId, 'x-litellm-call-id': requestId };
   for (let i = 0; i + 1 < raw.length; i += 2) {
     if (isDropped(raw[i]!)) continue;
     const k = raw[i]!.toString('latin1').toLowerCase();
@@ -169,10 +196,10 @@ function headersFromRaw(raw: Buffer[], requestId: string): Record<string, string
 }
 
 function copyHeaders(h: Record<string, string | string[] | undefined>, requestId: string): Record<string, string> {
-  const out: Record<string, string> = { 'x-tagspend-request-id': requestId };
+  const out: Record<string, string> = { 'x-tagspend-request-id': requestId, 'x-litellm-call-id': requestId };
   for (const k in h) {
     const v = h[k];
-    if (v === undefined || DROPPED_RESPONSE_HEADERS.has(k)) continue;
+    if (v === undefined || DROPPED_RESPONSE_HEADERS.has(k) || k.startsWith('x-litellm-response-cost')) continue;
     out[k] = Array.isArray(v) ? v.join(', ') : v;
   }
   return out;

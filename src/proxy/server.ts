@@ -96,7 +96,8 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
   // Budgets: undefined = enforce from the store's block-list and tag definitions; null = off.
   const budgetStore = options.budget !== undefined ? null : (shipping?.store ?? options.store ?? openConfiguredStore(resolved));
   const ownBudgetStore = budgetStore !== null && shipping === null && options.store === undefined;
-  const budgets = budgetStore ? await startBudgetEnforcement({ resolved, store: budgetStore, keyring, logger: log, clock }) : null;
+  const budgets = budgetStore ? await startBudgetEnforcement({ resolved, store: budgetStore, keyring, logger: log, clock, instance }) : null;
+  if (budgets) metrics.watchBudgets({ fleet: budgets.fleet, clock });
 
   const llm = createLlmHandler({
     instance,
@@ -112,6 +113,7 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
     userIdSalt: config.privacy.hash_user_ids ? resolved.userIdSalt : null,
     redactKeys: config.privacy.redact_metadata_keys.map((k) => k.toLowerCase()),
     budget: options.budget === undefined ? (budgets?.gate ?? null) : options.budget,
+    outputTokensCap: config.budgets.reservation_output_tokens_cap,
   });
 
   const routes = new Map<string, RouteHandler>();

@@ -18,6 +18,8 @@ export interface ModelPrice {
   cached_input?: number;
   cache_write?: number;
   reasoning?: number;
+  /** The most output tokens the model can produce in one answer (budget reservations use it). */
+  max_output_tokens?: number;
 }
 
 /** `ref` is the price table's reference (`builtin:2026-11`, `file:prices.yaml@1a2b3c4d`); `id` the entry that matched. */
@@ -59,6 +61,8 @@ const entrySchema = z.strictObject({
   cached_input_usd_per_1m: usdPerMillion.optional(),
   cache_write_usd_per_1m: usdPerMillion.optional(),
   reasoning_usd_per_1m: usdPerMillion.optional(),
+  /** The model's output limit in tokens: caps a budget reservation's output estimate. */
+  max_output_tokens: z.number().int().positive().optional(),
   /** Other ids of the same model at the same provider (`claude-sonnet-4.5` for `claude-sonnet-4-5`). */
   aliases: z.array(z.string().regex(/^\S+$/, 'must be a model id without spaces')).optional(),
 });
@@ -106,6 +110,7 @@ function toPrice(e: z.output<typeof entrySchema>): ModelPrice {
   if (e.cached_input_usd_per_1m !== undefined) price.cached_input = perToken(e.cached_input_usd_per_1m);
   if (e.cache_write_usd_per_1m !== undefined) price.cache_write = perToken(e.cache_write_usd_per_1m);
   if (e.reasoning_usd_per_1m !== undefined) price.reasoning = perToken(e.reasoning_usd_per_1m);
+  if (e.max_output_tokens !== undefined) price.max_output_tokens = e.max_output_tokens;
   return Object.freeze(price);
 }
 
@@ -340,4 +345,37 @@ export function costOf(usage: Usage, price: ModelPrice): number {
     (completion - reasoning) * price.output +
     reasoning * (price.reasoning ?? price.output);
   return Math.round(usd * 1e10) / 1e10;
+}
+
+/** USD of one request split as LiteLLM's x-litellm-response-cost-* headers split it. */
+export interface CostParts {
+  /** Uncached prompt tokens. */
+  input: number;
+  cacheRead: number;
+  cacheCreation: number;
+  /** All completion tokens, reasoning included. */
+  output: number;
+  /** The reasoning share of `output` (a subset, never added to the total). */
+  reasoning: number;
+}
+
+/**
+ * The parts of costOf: input + cacheRead + cacheCreation + output equals costOf to within the
+ * 10-decimal rounding each part gets; reasoning is inside output.
+ */
+export function costParts(usage: Usage, price: ModelPrice): CostParts {
+  const prompt = tokens(usage.prompt_tokens);
+  const cached = Math.min(tokens(usage.cached_tokens), prompt);
+  const cacheWrite = Math.min(tokens(usage.cache_write_tokens), prompt - cached);
+  const completion = tokens(usage.completion_tokens);
+  const reasoningTokens = Math.min(tokens(usage.reasoning_tokens), completion);
+  const r = (usd: number) => Math.round(usd * 1e10) / 1e10;
+  const reasoning = reasoningTokens * (price.reasoning ?? price.output);
+  return {
+    input: r((prompt - cached - cacheWrite) * price.input),
+    cacheRead: r(cached * (price.cached_input ?? price.input)),
+    cacheCreation: r(cacheWrite * (price.cache_write ?? price.input)),
+    output: r((completion - reasoningTokens) * price.output + reasoning),
+    reasoning: r(reasoning),
+  };
 }

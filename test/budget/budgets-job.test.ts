@@ -53,7 +53,8 @@ async function storedList(): Promise<BlockList> {
 
 before(async () => {
   hook = await startWebhookReceiver();
-  h = await createHarness({ alerts: { webhook_url: hook.url, webhook_retries: 1 } });
+  // Projections off here: these tests count threshold alerts (budget-alerts.test.ts covers the rest).
+  h = await createHarness({ alerts: { webhook_url: hook.url, webhook_retries: 1, projection_min_elapsed: 1 } });
   const tags = new TagRegistry(h.store);
   await tags.create({ name: 'app:x', max_budget: 10, budget_duration: '1mo' }, NOW.getTime());
   await tags.create({ name: 'team:y', max_budget: 100, budget_duration: '1d', alert_thresholds: [0.5] }, NOW.getTime());

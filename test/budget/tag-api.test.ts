@@ -49,8 +49,13 @@ describe('tag admin API', () => {
     assert.deepEqual(info.json.map((t: any) => [t.name, t.description, t.budget_duration, t.reconciled_spend, t.unreconciled_spend]), [
       ['app:alpha', 'alpha app', '1mo', 0, 0],
     ]);
+    // POST is LiteLLM's /tag/info: an object keyed by tag name, LiteLLM's fields beside ours.
     const postInfo = await call('POST', '/tag/info', { names: ['app:alpha'] });
-    assert.deepEqual(postInfo.json, info.json);
+    assert.deepEqual(Object.keys(postInfo.json), ['app:alpha']);
+    const lite = postInfo.json['app:alpha'];
+    assert.deepEqual([lite.name, lite.description, lite.models, lite.model_info], ['app:alpha', 'alpha app', [], {}]);
+    assert.deepEqual(lite.litellm_budget_table, { max_budget: 12.5, soft_budget: null, budget_duration: '1mo', budget_reset_at: made.json.budget_reset_at });
+    assert.equal(lite.spend, info.json[0].spend);
   });
 
   test('update changes only the given fields; delete removes the tag', async () => {
@@ -91,7 +96,7 @@ describe('tag admin API', () => {
       ['POST', '/tag/new', { name: 'x', max_budget: '5', budget_duration: '1d' }, 400, 'max_budget'],
       ['POST', '/tag/new', { name: 'x', max_budget: 5, budget_duration: '1 year' }, 400, 'budget_duration'],
       ['POST', '/tag/new', { name: 'x', max_budget: 5 }, 400, 'budget_duration'],
-      ['POST', '/tag/new', { name: 'x', soft_budget: 2 }, 400, 'soft_budget'],
+      ['POST', '/tag/new', { name: 'x', soft_budget: 2 }, 400, 'budget_duration'],
       ['POST', '/tag/new', { name: 'x', alert_thresholds: [0.5, -1] }, 400, 'alert_thresholds'],
       ['POST', '/tag/new', { name: 'x', colour: 'red' }, 400, 'colour'],
       ['POST', '/tag/new', '{"name":', 400, null],

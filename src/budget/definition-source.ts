@@ -1,0 +1,91 @@
+// A proxy's view of a folder of definition objects in the store (control/customers/ ...): a
+// listing per poll and a read only of the objects whose ETag changed, so an unchanged folder
+// costs one LIST request. Definitions are indexed by the id each one holds, never by file name.
+import type { Logger } from '../log.ts';
+import type { ObjectStore } from '../store/types.ts';
+
+export interface DefinitionFolder<T> {
+  prefix: string;
+  /** Throws on anything that is not a definition (logged and skipped). */
+  parse(text: string): T;
+  idOf(def: T): string;
+  /** For log lines: what one object is. */
+  what: string;
+}
+
+export class DefinitionSource<T> {
+  private readonly byKey = new Map<string, { etag: string; def: T | null }>();
+  private readonly byId = new Map<string, T>();
+  private loadedOnce = false;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly folder: DefinitionFolder<T>,
+    logger: Logger,
+  ) {
+    this.log = logger.child({ component: `${folder.what}-definitions` });
+  }
+
+  /** False until one listing succeeded. */
+  get loaded(): boolean {
+    return this.loadedOnce;
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(id: string): T | undefined {
+    return this.byId.get(id);
+  }
+
+  all(): T[] {
+    return [...this.byId.values()];
+  }
+
+  /** This proxy just wrote or deleted a definition: use it now, before the next poll. */
+  set(def: T): void {
+    this.byId.set(this.folder.idOf(def), def);
+  }
+
+  remove(id: string): void {
+    this.byId.delete(id);
+  }
+
+  /** Never throws: a failed poll logs and keeps the definitions held. */
+  async poll(): Promise<void> {
+    try {
+      const seen = new Set<string>();
+      let changed = false;
+      for await (const info of this.store.list(this.folder.prefix)) {
+        seen.add(info.key);
+        const held = this.byKey.get(info.key);
+        if (held && held.etag === info.etag) continue;
+        const got = await this.store.get(info.key);
+        if (!got || !('body' in got)) continue;
+        let def: T | null = null;
+        try {
+          def = this.folder.parse(got.body.toString('utf8'));
+        } catch (err) {
+          this.log.error({ err, object_key: info.key }, `${this.folder.what} definition is unreadable; ignoring it`);
+        }
+        this.byKey.set(info.key, { etag: info.etag, def });
+        changed = true;
+      }
+      for (const key of [...this.byKey.keys()]) {
+        if (!seen.has(key)) {
+          this.byKey.delete(key);
+          changed = true;
+        }
+      }
+      if (changed || !this.loadedOnce) {
+        this.byId.clear();
+        for (const { def } of this.byKey.values()) if (def) this.byId.set(this.folder.idOf(def), def);
+      }
+      this.loadedOnce = true;
+    } catch (err) {
+      this.log.error({ err }, `could not list ${this.folder.what} definitions; keeping the ones held`);
+    }
+  }
+}

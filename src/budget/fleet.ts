@@ -1,0 +1,158 @@
+// Several proxies, one store, no other shared infrastructure: every share interval each proxy
+// writes what it has spent since the block-list's watermark and what it holds in reservations to
+// control/usage/<instance>.json, reads the other proxies' files and hands their sums to its gate.
+// So K proxies overshoot a budget by at most what the others admit within one interval.
+//
+// A file that stops changing is another proxy that died (or lost the store): after
+// share_stale_seconds its reservations no longer count (its requests died with it); its spend
+// still counts until the block-list's watermark passes the moment it was written (by then the
+// job may have loaded its records), and the file is deleted an hour later. While the store
+// cannot be read, the other proxies' figures go stale and this proxy falls back to what it knows
+// itself (fresh() is false: the gate refuses budgeted requests with budgets.fail_closed).
+import { z } from 'zod';
+import type { Logger } from '../log.ts';
+import type { ObjectStore } from '../store/types.ts';
+import { SUBJECT_KINDS, type SubjectKind } from './ledger.ts';
+import type { SharedFigure } from './gate.ts';
+
+export const USAGE_PREFIX = 'control/usage/';
+export const USAGE_SCHEMA = 1;
+/** A stale usage file is deleted this long after it was last written. */
+const DELETE_AFTER_MS = 3_600_000;
+
+const fileSchema = z.object({
+  schema: z.literal(USAGE_SCHEMA),
+  instance: z.string(),
+  published_at: z.string(),
+  /** The block-list watermark the spend figures start after (null: no block-list yet). */
+  watermark: z.string().nullable(),
+  subjects: z.array(
+    z.object({
+      kind: z.enum(SUBJECT_KINDS as [SubjectKind, ...SubjectKind[]]),
+      name: z.string(),
+      window_start: z.string(),
+      spend: z.number().finite().min(0),
+      reserved: z.number().finite().min(0),
+    }),
+  ),
+});
+export type UsageFile = z.output<typeof fileSchema>;
+
+export function usageKey(instance: string): string {
+  return `${USAGE_PREFIX}${encodeURIComponent(instance)}.json`;
+}
+
+export function parseUsageFile(text: string): UsageFile {
+  return fileSchema.parse(JSON.parse(text));
+}
+
+/** What the fleet needs from the gate: its own figures out, the others' figures in. */
+export interface FleetGate {
+  readonly watermark: number;
+  ownFigures(nowMs: number): SharedFigure[];
+  applyOthers(figures: Iterable<SharedFigure>): void;
+}
+
+export interface FleetOptions {
+  store: ObjectStore;
+  instance: string;
+  gate: FleetGate;
+  clock: () => number;
+  logger: Logger;
+  staleMs: number;
+}
+
+export class Fleet {
+  private readonly files = new Map<string, { etag: string; file: UsageFile | null }>();
+  private lastSuccessMs = Number.NEGATIVE_INFINITY;
+  /** Exchanges that failed (a store error on the write, the listing or a read). */
+  failures = 0;
+  /** Other proxies whose file counted in the last exchange (fresh ones). */
+  peers = 0;
+  private readonly log: Logger;
+
+  constructor(private readonly o: FleetOptions) {
+    this.log = o.logger.child({ component: 'fleet' });
+  }
+
+  /** Whether the other proxies' figures are current: the last exchange succeeded within staleMs. */
+  fresh(nowMs: number): boolean {
+    return nowMs - this.lastSuccessMs <= this.o.staleMs;
+  }
+
+  /** One exchange: write ours, read theirs. Never throws. */
+  async exchange(): Promise<void> {
+    const { store, instance, gate, clock } = this.o;
+    const nowMs = clock();
+    try {
+      const mine: UsageFile = {
+        schema: USAGE_SCHEMA,
+        instance,
+        published_at: new Date(nowMs).toISOString(),
+        watermark: Number.isFinite(gate.watermark) ? new Date(gate.watermark).toISOString() : null,
+        subjects: gate.ownFigures(nowMs).map((f) => ({
+          kind: f.kind,
+          name: f.name,
+          window_start: new Date(f.windowStart).toISOString(),
+          spend: f.spend,
+          reserved: f.reserved,
+        })),
+      };
+      await store.put(usageKey(instance), JSON.stringify(mine), { contentType: 'application/json' });
+      const seen = new Set<string>();
+      for await (const info of store.list(USAGE_PREFIX)) {
+        if (info.key === usageKey(instance)) continue;
+        seen.add(info.key);
+        const held = this.files.get(info.key);
+        if (held && held.etag === info.etag) continue;
+        const got = await store.get(info.key);
+        if (!got || !('body' in got)) continue;
+        let file: UsageFile | null = null;
+        try {
+          file = parseUsageFile(got.body.toString('utf8'));
+        } catch (err) {
+          this.log.warn({ err, object_key: info.key }, 'usage file of another proxy is unreadable; ignoring it');
+        }
+        this.files.set(info.key, { etag: info.etag, file });
+      }
+      for (const key of [...this.files.keys()]) if (!seen.has(key)) this.files.delete(key);
+      this.lastSuccessMs = nowMs;
+      gate.applyOthers(this.figures(nowMs));
+      await this.deleteDead(nowMs);
+    } catch (err) {
+      this.failures += 1;
+      this.log.warn({ err, failures: this.failures }, 'could not share usage with the other proxies through the store');
+      // Past the stale limit the held figures would count stale reservations: local knowledge only.
+      if (!this.fresh(clock())) gate.applyOthers([]);
+    }
+  }
+
+  /** The figures that count now: fresh files in full, stale ones for their spend until the watermark passes them. */
+  private figures(nowMs: number): SharedFigure[] {
+    const out: SharedFigure[] = [];
+    let peers = 0;
+    const watermark = this.o.gate.watermark;
+    for (const { file } of this.files.values()) {
+      if (!file) continue;
+      const at = Date.parse(file.published_at);
+      const stale = nowMs - at > this.o.staleMs;
+      if (stale && watermark >= at) continue;
+      if (!stale) peers += 1;
+      for (const s of file.subjects) {
+        out.push({ kind: s.kind, name: s.name, windowStart: Date.parse(s.window_start), spend: s.spend, reserved: stale ? 0 : s.reserved });
+      }
+    }
+    this.peers = peers;
+    return out;
+  }
+
+  /** Files of proxies gone for an hour are removed (by whichever proxy sees them first). */
+  private async deleteDead(nowMs: number): Promise<void> {
+    for (const [key, { file }] of this.files) {
+      if (file && nowMs - Date.parse(file.published_at) > DELETE_AFTER_MS) {
+        await this.o.store.delete(key).catch(() => {});
+        this.files.delete(key);
+      }
+    }
+  }
+}
