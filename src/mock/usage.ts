@@ -1,7 +1,9 @@
 // How the mock upstream turns a request body into token counts and generated text. The rule is
 // fixed and documented so a test can predict every number a real provider would only estimate:
 //   prompt_tokens     = ceil(characters of all prompt text / 4), at least 1
-//   completion_tokens = max_tokens ?? max_completion_tokens ?? max_output_tokens ?? 16
+//   completion_tokens = body `mock_completion_tokens` (a short answer to a request that allows a
+//                       long one, as real ones mostly are), else max_tokens ??
+//                       max_completion_tokens ?? max_output_tokens ?? 16
 //   cached / reasoning = body `mock_cached_tokens` / `mock_reasoning_tokens` (default 0), capped at
 //                        prompt / completion tokens because a provider never reports more.
 import { InvalidRequestError } from '../errors.ts';
@@ -72,6 +74,11 @@ export function intField(body: Body, name: string, min = 0): number | undefined 
 /** The completion length the request asked for, and whether it asked at all (finish_reason). */
 export function requestedCompletionTokens(body: Body): { tokens: number; limited: boolean } {
   const asked = intField(body, 'max_tokens', 1) ?? intField(body, 'max_completion_tokens', 1) ?? intField(body, 'max_output_tokens', 1);
+  const answer = intField(body, 'mock_completion_tokens', 1);
+  if (answer !== undefined) {
+    if (answer > MAX_COMPLETION_TOKENS) throw new InvalidRequestError(`the mock upstream generates at most ${MAX_COMPLETION_TOKENS} tokens`, { param: 'mock_completion_tokens' });
+    return { tokens: asked === undefined ? answer : Math.min(answer, asked), limited: asked !== undefined && answer >= asked };
+  }
   if (asked !== undefined && asked > MAX_COMPLETION_TOKENS) {
     throw new InvalidRequestError(`the mock upstream generates at most ${MAX_COMPLETION_TOKENS} tokens`, { param: 'max_tokens' });
   }

@@ -43,6 +43,10 @@ test('tagspend tags creates, shows, lists, updates and deletes tags through the 
 
   const up = await tagspend('update', 'app:cli', '--max-budget', '7.5');
   assert.equal(up.code, 0, up.stderr);
+  // /tag/info answers in LiteLLM's shape; the CLI still shows its table.
+  const info = await tagspend('info', 'app:cli');
+  assert.equal(info.code, 0, info.stderr);
+  assert.match(info.stdout.trim().split('\n')[1]!, /^app:cli\s+\$7\.50\s+1w\s/);
   const list = await tagspend('list');
   assert.equal(list.code, 0, list.stderr);
   const lines = list.stdout.trim().split('\n');

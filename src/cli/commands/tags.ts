@@ -99,9 +99,12 @@ async function run(args: TagArgs): Promise<unknown> {
     case 'delete':
       if (names.length === 0) throw new ApiError(0, 'tags delete needs at least one tag name');
       return call(args, 'POST', '/tag/delete', { names });
-    case 'info':
+    case 'info': {
       if (names.length === 0) throw new ApiError(0, 'tags info needs at least one tag name');
-      return call(args, 'POST', '/tag/info', { names });
+      // LiteLLM's shape, an object keyed by tag name (a proxy before it answered with a list).
+      const out = await call(args, 'POST', '/tag/info', { names });
+      return Array.isArray(out) || out === null || typeof out !== 'object' ? out : Object.values(out);
+    }
     case 'list':
       return call(args, 'GET', '/tag/list');
   }
