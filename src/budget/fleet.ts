@@ -8,7 +8,8 @@
 // still counts until the block-list's watermark passes the moment it was written (by then the
 // job may have loaded its records), and the file is deleted an hour later. While the store
 // cannot be read, the other proxies' figures go stale and this proxy falls back to what it knows
-// itself (fresh() is false: the gate refuses budgeted requests with budgets.fail_closed).
+// itself: fresh() turns false, the gate stops counting the others' reservations (keeping their
+// spend as last read) and, with budgets.fail_closed, refuses budgeted requests.
 import { z } from 'zod';
 import type { Logger } from '../log.ts';
 import type { ObjectStore } from '../store/types.ts';
@@ -69,6 +70,9 @@ export class Fleet {
   failures = 0;
   /** Other proxies whose file counted in the last exchange (fresh ones). */
   peers = 0;
+  /** How long the last exchange and the slowest one took (ms): the other proxies learn of our spend within two share intervals plus two exchanges. */
+  lastExchangeMs = 0;
+  slowestExchangeMs = 0;
   private readonly log: Logger;
 
   constructor(private readonly o: FleetOptions) {
@@ -117,13 +121,13 @@ export class Fleet {
       }
       for (const key of [...this.files.keys()]) if (!seen.has(key)) this.files.delete(key);
       this.lastSuccessMs = nowMs;
+      this.lastExchangeMs = clock() - nowMs;
+      this.slowestExchangeMs = Math.max(this.slowestExchangeMs, this.lastExchangeMs);
       gate.applyOthers(this.figures(nowMs));
       await this.deleteDead(nowMs);
     } catch (err) {
       this.failures += 1;
       this.log.warn({ err, failures: this.failures }, 'could not share usage with the other proxies through the store');
-      // Past the stale limit the held figures would count stale reservations: local knowledge only.
-      if (!this.fresh(clock())) gate.applyOthers([]);
     }
   }
 

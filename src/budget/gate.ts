@@ -285,9 +285,11 @@ export class BudgetEnforcer implements BudgetGate {
     // The job's figure counts only when it is for this window; a new window starts from zero.
     const reconciled = l.reconciledWindow === window.start ? l.reconciledSpend : 0;
     const own = l.local.since(Math.max(window.start, Math.floor(this.watermarkMs) + 1));
-    const othersHere = fresh && l.othersWindow === window.start;
+    // Stale figures (the store did not answer lately) keep the others' spend as last read (it
+    // only grows until the watermark passes it) but not their reservations, which may be long gone.
+    const othersHere = l.othersWindow === window.start;
     const others = othersHere ? l.othersSpend : 0;
-    const reserved = l.reserved + (othersHere ? l.othersReserved : 0);
+    const reserved = l.reserved + (othersHere && fresh ? l.othersReserved : 0);
     const spend = reconciled + own + others;
     return { budget, window, reconciled, own, others, reserved, spend, committed: spend + reserved };
   }

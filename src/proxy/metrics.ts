@@ -84,7 +84,7 @@ export class ProxyMetrics {
   private records = 0;
 
   /** The budget fleet's health, read when /metrics is scraped (budget-enforcement.ts). */
-  watchBudgets(source: { fleet: { fresh(nowMs: number): boolean; failures: number; peers: number }; clock: () => number }): void {
+  watchBudgets(source: { fleet: { fresh(nowMs: number): boolean; failures: number; peers: number; lastExchangeMs: number }; clock: () => number }): void {
     const registers = [this.registry];
     new Gauge({
       name: 'tagspend_budget_store_unreachable',
@@ -101,6 +101,14 @@ export class ProxyMetrics {
       collect() {
         this.reset();
         this.inc(source.fleet.failures);
+      },
+    });
+    new Gauge({
+      name: 'tagspend_budget_share_seconds',
+      help: 'How long the last usage exchange with the other proxies took (write ours, list and read theirs)',
+      registers,
+      collect() {
+        this.set(source.fleet.lastExchangeMs / 1000);
       },
     });
     new Gauge({
