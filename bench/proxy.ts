@@ -1,7 +1,9 @@
 // `npm run bench`: throughput of non-streamed chat completions with 50 connections against
-// the simulated provider: direct, through the bare pass-through baseline, and through
-// tagspend with auth, attribution, pricing and spend logging on. Each server runs in its own
-// process; autocannon runs here. Not a test: it prints figures, it does not gate CI.
+// the simulated provider: direct, through the bare pass-through baseline, through tagspend with
+// auth, attribution, pricing and spend logging on, and through tagspend with 20 budgeted tags
+// active (every request touches 5 of them: reservations, settlement, the usage exchange). Each
+// server runs in its own process; autocannon runs here. Not a test: it prints figures, it does
+// not gate CI. BENCH_BUDGETS=0 leaves the budgeted variant out.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,12 +11,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import { TagRegistry } from '../src/budget/tags.ts';
+import { LocalStore } from '../src/store/local.ts';
 import { CHAT_BODY, cpuMicros, sysMicros } from './common.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const KEY = 'sk-bench-key-0123456789';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const BUDGETED_TAGS = Number(process.env.BENCH_BUDGETS ?? 20);
+/** The tags every request carries (body, header, key): each one budgeted in the budgeted variant. */
+const REQUEST_TAGS = ['app:support-bot', 'env:production', 'team:cx', 'tenant:acme', 'key:bench'];
 
 type Measured = autocannon.Result & { cpuPerRequest: number; records: number };
 
@@ -71,37 +78,54 @@ async function recordsWritten(url: string): Promise<number> {
   return Number(/^tagspend_spend_records_written_total (\d+)/m.exec(text)?.[1] ?? NaN);
 }
 
+/** Budget definitions in the budgeted proxy's own store: the request's tags plus others up to `n`. */
+async function defineBudgets(storeDir: string, n: number): Promise<void> {
+  const store = new LocalStore(storeDir);
+  const registry = new TagRegistry(store);
+  const names = [...REQUEST_TAGS, ...Array.from({ length: Math.max(0, n - REQUEST_TAGS.length) }, (_, i) => `team:other-${i}`)].slice(0, n);
+  // Budgets far above what a run spends: every request is admitted, reserved and settled.
+  for (const name of names) await registry.create({ name, max_budget: 1e9, budget_duration: '1mo' }, Date.now());
+  await store.close();
+}
+
 const dataDir = mkdtempSync(join(tmpdir(), 'tagspend-bench-'));
+const budgetDir = mkdtempSync(join(tmpdir(), 'tagspend-bench-budgets-'));
 try {
   const mock = await spawnServer(['bin/tagspend.js', 'mock-upstream', '--port', '0'], {}, (l) => /listening on (\S+)/.exec(l)?.[1]?.replace(/\/v1$/, '') ?? null);
   const mockUrl = `${mock.url}/v1`;
   const base = await spawnServer(['--import', 'tsx', 'bench/passthrough.ts'], { UPSTREAM_URL: mockUrl }, (l) => JSON.parse(l).url);
-  const proxy = await spawnServer(
-    ['--import', 'tsx', process.env.BENCH_PROXY_ENTRY ?? 'test/helpers/proxy-child.ts'],
-    {
-      TAGSPEND_DATA_DIR: dataDir,
-      TAGSPEND_PROVIDERS: JSON.stringify({ mock: { base_url: mockUrl } }),
-      TAGSPEND_KEYS: JSON.stringify([{ key: KEY, alias: 'bench', tags: ['key:bench'] }]),
-      // Logging on, shipping off: `npm run bench:shipping` measures rotation and upload.
-      TAGSPEND_SPEND_LOG__SEGMENT_MAX_AGE_SECONDS: '86400',
-    },
-    (l) => JSON.parse(l).url,
-  );
+  const proxyEnv = (dir: string) => ({
+    TAGSPEND_DATA_DIR: dir,
+    TAGSPEND_PROVIDERS: JSON.stringify({ mock: { base_url: mockUrl } }),
+    TAGSPEND_KEYS: JSON.stringify([{ key: KEY, alias: 'bench', tags: ['key:bench'] }]),
+    // Segments never rotate during a run: `npm run bench:shipping` measures rotation and upload.
+    TAGSPEND_SPEND_LOG__SEGMENT_MAX_AGE_SECONDS: '86400',
+  });
+  const proxy = await spawnServer(['--import', 'tsx', process.env.BENCH_PROXY_ENTRY ?? 'test/helpers/proxy-child.ts'], proxyEnv(dataDir), (l) => JSON.parse(l).url);
+  let budgeted: Server | null = null;
+  if (BUDGETED_TAGS > 0) {
+    await defineBudgets(join(budgetDir, 'store'), BUDGETED_TAGS);
+    budgeted = await spawnServer(['--import', 'tsx', process.env.BENCH_PROXY_ENTRY ?? 'test/helpers/proxy-child.ts'], proxyEnv(budgetDir), (l) => JSON.parse(l).url);
+  }
   console.log(`non-streamed chat completions, ${CONNECTIONS} connections, ${DURATION} s each, ${process.env.BENCH_LABEL ?? ''}`);
   await run('mock upstream (direct)', mock, '/v1/chat/completions');
   // Baseline and tagspend alternate (A B B A ...) so drift in machine load hits both alike.
   const bases: Measured[] = [];
   const tags: Measured[] = [];
+  const budgetRuns: Measured[] = [];
   let records = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 === 0 ? ['base', 'tagspend'] : ['tagspend', 'base'];
+    const order = ['base', 'tagspend', ...(budgeted ? ['budgets'] : [])];
+    if (round % 2 === 1) order.reverse();
     for (const which of order) {
       if (which === 'base') {
         bases.push(await run('bare pass-through baseline', base, '/v1/chat/completions'));
-      } else {
+      } else if (which === 'tagspend') {
         const r = await run('tagspend', { ...proxy, metricsUrl: proxy.url }, '/v1/chat/completions');
         records += r.records;
         tags.push(r);
+      } else {
+        budgetRuns.push(await run(`tagspend, ${BUDGETED_TAGS} budgeted tags`, { ...budgeted!, metricsUrl: budgeted!.url }, '/v1/chat/completions'));
       }
     }
   }
@@ -114,8 +138,16 @@ try {
   console.log(`  tagspend / baseline: ${((ts.rps / b.rps) * 100).toFixed(1)}% of the RPS (target >= 85%); tagspend ${ts.rps.toFixed(0)} req/s (target >= 4000)`);
   console.log(`  tagspend work per request: +${(ts.cpu - b.cpu).toFixed(0)} µs CPU over the baseline`);
   console.log(`  spend records written during measured runs: ${records} for ${answered} completed responses (requests still in flight when a run stops are answered and recorded too)`);
+  if (budgetRuns.length) {
+    const bu = median(budgetRuns);
+    console.log(
+      `  with ${BUDGETED_TAGS} budgeted tags (5 on every request): ${bu.rps.toFixed(0)} req/s, ${bu.cpu.toFixed(0)} µs CPU/req; ` +
+        `${((bu.rps / ts.rps) * 100).toFixed(1)}% of tagspend without budgets (target >= 95%), +${(bu.cpu - ts.cpu).toFixed(0)} µs CPU/req`,
+    );
+  }
 } finally {
   for (const c of children) c.kill('SIGTERM');
   await Promise.all(children.map((c) => (c.exitCode === null ? once(c, 'exit') : null)));
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(budgetDir, { recursive: true, force: true });
 }

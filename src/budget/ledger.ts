@@ -10,35 +10,48 @@ export const SUBJECT_KINDS: readonly SubjectKind[] = ['tag', 'customer', 'key'];
 /** How a 429 message names the budget: `Tag=...`, `Customer=...`, `Key=...`. */
 export const SUBJECT_LABEL: Readonly<Record<SubjectKind, string>> = Object.freeze({ tag: 'Tag', customer: 'Customer', key: 'Key' });
 
-/** Spend this proxy logged for one budget, in time order, summed from a moving lower bound. */
+/** Spend is kept per second: bounded memory (86,400 entries a day at most) whatever the traffic. */
+const BUCKET_MS = 1000;
+
+/**
+ * Spend this proxy logged for one budget, in one-second buckets in time order, summed from a
+ * moving lower bound. A bucket is dropped only once it ends at or before the bound, so spend in
+ * the second of the bound is counted (erring on blocking, never on overspending).
+ */
 export class LocalSpend {
-  private ms: number[] = [];
+  private start: number[] = [];
   private cost: number[] = [];
   private head = 0;
   private total = 0;
 
   add(ms: number, cost: number): void {
-    this.ms.push(ms);
-    this.cost.push(cost);
+    const b = Math.floor(ms / BUCKET_MS) * BUCKET_MS;
+    const last = this.start.length - 1;
+    // Same second, or a clock that stepped back: into the newest bucket.
+    if (last >= this.head && b <= this.start[last]!) this.cost[last]! += cost;
+    else {
+      this.start.push(b);
+      this.cost.push(cost);
+    }
     this.total += cost;
   }
 
   get empty(): boolean {
-    return this.head === this.ms.length;
+    return this.head === this.start.length;
   }
 
-  /** Spend at or after `from`. Bounds only move forward (watermark, window start), so entries before it are dropped. */
+  /** Spend at or after `from` (to the second). Bounds only move forward (watermark, window start), so buckets before it are dropped. */
   since(from: number): number {
-    while (this.head < this.ms.length && this.ms[this.head]! < from) {
+    while (this.head < this.start.length && this.start[this.head]! + BUCKET_MS <= from) {
       this.total -= this.cost[this.head]!;
       this.head += 1;
     }
-    if (this.head > 1024 && this.head * 2 > this.ms.length) {
-      this.ms = this.ms.slice(this.head);
+    if (this.head > 1024 && this.head * 2 > this.start.length) {
+      this.start = this.start.slice(this.head);
       this.cost = this.cost.slice(this.head);
       this.head = 0;
     }
-    if (this.head === this.ms.length) this.total = 0; // no float residue on an empty list
+    if (this.head === this.start.length) this.total = 0; // no float residue on an empty list
     return Math.max(0, this.total);
   }
 }

@@ -121,3 +121,36 @@ test('an unreadable or non-YAML config file is a clear error', () => {
     assert.throws(() => loadConfig({ file, env: {} }), /not valid YAML/);
   });
 });
+
+test('key budgets and tag rights are checked: a budget needs its window, manage_tags needs allowed_tags', () => {
+  const keys = [
+    { key: 'sk-a-0123456789', alias: 'a', max_budget: 5 },
+    { key: 'sk-b-0123456789', alias: 'b', manage_tags: true },
+    { key: 'sk-c-0123456789', alias: 'c', budget_duration: '1d' },
+    { key: 'sk-d-0123456789', alias: 'd', max_budget: -1, budget_duration: 'monthly' },
+  ];
+  assert.throws(
+    () => loadConfig({ env: {}, overrides: { keys } }),
+    (err: unknown) => {
+      const p = (err as ConfigError).problems;
+      return (
+        p.includes('keys.0.budget_duration: required with max_budget or soft_budget') &&
+        p.includes('keys.1.manage_tags: needs allowed_tags (the tags the key may manage)') &&
+        p.includes('keys.2.budget_duration: needs max_budget or soft_budget') &&
+        p.some((x) => x.startsWith('keys.3.max_budget:')) &&
+        p.some((x) => x.startsWith('keys.3.budget_duration:'))
+      );
+    },
+  );
+  const ok = loadConfig({
+    env: {},
+    overrides: {
+      keys: [{ key: 'sk-e-0123456789', alias: 'e', max_budget: 50, budget_duration: '1mo', allowed_tags: ['team:*'], manage_tags: true }],
+      budgets: { default_customer_budget: { max_budget: 1, budget_duration: '1d' } },
+    },
+  });
+  assert.deepEqual(ok.keys[0]!.budget, { maxBudget: 50, duration: '1mo', softBudget: null });
+  assert.deepEqual([ok.keys[0]!.allowedTags, ok.keys[0]!.manageTags], [['team:*'], true]);
+  assert.equal(ok.config.budgets.share_interval_seconds, 2);
+  assert.equal(ok.config.budgets.reservation_output_tokens_cap, 16_384);
+});
