@@ -228,10 +228,10 @@ describe('key budgets and tag authorization', () => {
 
   test('allowed_tags: a tag outside the key\'s globs is a 403 naming the tag, and still one record', async () => {
     assert.equal((await chat(tp, { key: KEYS.bot, tags: 'app:search-web,tenant:acme' })).status, 200, 'globs match');
-    const r = await chat(tp, { key: KEYS.bot, tags: 'app:search-web,team:billing' });
+    const r = await chat(tp, { key: KEYS.bot, tags: 'app:search-web,dept:finance' });
     assert.equal(r.status, 403);
     assert.equal(r.json.error.param, 'tags');
-    assert.match(r.json.error.message, /Key "search-bot" may not put the tag "team:billing" on requests/);
+    assert.match(r.json.error.message, /Key "search-bot" may not put the tag "dept:finance" on requests/);
     const recs = tp.records().filter((x) => x.request_id === r.headers.get('x-tagspend-request-id'));
     assert.equal(recs.length, 1);
     assert.deepEqual([recs[0]!.outcome, recs[0]!.status, recs[0]!.key_alias], ['invalid_request', 403, 'search-bot']);
