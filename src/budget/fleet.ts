@@ -73,6 +73,9 @@ export class Fleet {
   /** How long the last exchange and the slowest one took (ms): the other proxies learn of our spend within two share intervals plus two exchanges. */
   lastExchangeMs = 0;
   slowestExchangeMs = 0;
+  /** The longest time between the starts of two exchanges (the interval plus timer lateness plus the exchange). */
+  longestGapMs = 0;
+  private lastStartMs = Number.NaN;
   private readonly log: Logger;
 
   constructor(private readonly o: FleetOptions) {
@@ -88,6 +91,8 @@ export class Fleet {
   async exchange(): Promise<void> {
     const { store, instance, gate, clock } = this.o;
     const nowMs = clock();
+    if (!Number.isNaN(this.lastStartMs)) this.longestGapMs = Math.max(this.longestGapMs, nowMs - this.lastStartMs);
+    this.lastStartMs = nowMs;
     try {
       const mine: UsageFile = {
         schema: USAGE_SCHEMA,
