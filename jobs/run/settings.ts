@@ -90,7 +90,7 @@ export function jobSettings(resolved: ResolvedConfig): JobSettings {
         ? Object.freeze({
             maxBudget: config.budgets.default_customer_budget.max_budget,
             duration: config.budgets.default_customer_budget.budget_duration,
-            softBudget: config.budgets.default_customer_budget.soft_budget ?? null,
+            softBudget: null,
           })
         : null,
       blocklistMaxCustomers: config.budgets.blocklist_max_customers,

@@ -161,7 +161,7 @@ export const configSchema = z.strictObject({
       reservation_output_tokens_cap: z.number().int().min(0).default(16_384),
       /** The budget of every customer (end user) without one of their own. */
       default_customer_budget: z
-        .strictObject({ max_budget: money, budget_duration: duration, soft_budget: money.optional() })
+        .strictObject({ max_budget: money, budget_duration: duration })
         .optional(),
       /** At most this many default-budget customers are carried in the block-list (the highest spenders). */
       blocklist_max_customers: z.number().int().min(0).default(50_000),

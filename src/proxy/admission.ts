@@ -13,8 +13,8 @@ export interface AdmissionDeps {
   outputTokensCap: number;
 }
 
-/** Endpoints whose answers are not priced by output tokens. */
-const INPUT_ONLY = new Set(['/v1/embeddings']);
+/** Endpoints whose answers produce no output tokens. */
+const INPUT_ONLY = new Set(['/v1/embeddings', '/v1/messages/count_tokens']);
 
 /**
  * Admits the request (throws BudgetExceededError and friends) and returns its reservation, or

@@ -8,12 +8,13 @@ export type Dimension =
   | { kind: 'model' }
   | { kind: 'key' };
 
-export const DIMENSION_HELP = 'tag, tag:<key> (e.g. tag:team), user, meta:<field> (e.g. meta:project), model or key';
+export const DIMENSION_HELP = 'tag, tag:<key> (e.g. tag:team), user (or customer), meta:<field> (e.g. meta:project), model or key';
 
 export function parseDimension(text: string): Dimension {
   const s = text.trim();
   if (s === 'tag' || s === 'tags') return { kind: 'tag' };
-  if (s === 'user' || s === 'users') return { kind: 'user' };
+  // A customer (LiteLLM's word, and the budgets') is the end user.
+  if (s === 'user' || s === 'users' || s === 'customer' || s === 'customers') return { kind: 'user' };
   if (s === 'model' || s === 'models') return { kind: 'model' };
   if (s === 'key' || s === 'keys' || s === 'key_alias') return { kind: 'key' };
   const m = /^(tag|meta|metadata):(.+)$/.exec(s);
