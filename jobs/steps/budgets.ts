@@ -3,6 +3,7 @@
 // overspend; spend spikes per tag), and control/blocklist.json written to the store with the
 // watermark its figures are exact up to. Runs after rollup in reconcile.
 import { BLOCKLIST_KEY, BLOCKLIST_SCHEMA, serializeBlockList, type BlockList, type BlockListEntry } from '../../src/budget/blocklist.ts';
+import { SUBJECT_LABEL } from '../../src/budget/ledger.ts';
 import { budgetWindow } from '../../src/budget/window.ts';
 import { selectOne, selectRows } from '../../src/db/rows.ts';
 import { sql } from '../../src/db/sql.ts';
@@ -11,8 +12,9 @@ import { budgetSubjects, type BudgetSubject } from './budget-subjects.ts';
 import type { JobContext } from '../run/context.ts';
 
 export interface BudgetsResult {
-  /** Budgets evaluated, of every kind. */
+  /** Tag budgets in the block-list. */
   tags: number;
+  /** Budgets evaluated, of every kind. */
   subjects: number;
   /** Blocked tags (by name), and every blocked budget as `Kind=name`. */
   blocked: string[];
@@ -24,8 +26,6 @@ export interface BudgetsResult {
 function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
-
-const LABEL = { tag: 'Tag', customer: 'Customer', key: 'Key' } as const;
 
 function entry(s: BudgetSubject, blocked: boolean): BlockListEntry {
   return {
@@ -140,7 +140,7 @@ export async function runBudgets(ctx: JobContext, alerts: AlertSettings): Promis
   for (const s of subjects) {
     const isBlocked = s.maxBudget !== null && s.spend >= s.maxBudget;
     if (isBlocked) {
-      blockedSubjects.push(`${LABEL[s.kind]}=${s.name}`);
+      blockedSubjects.push(`${SUBJECT_LABEL[s.kind]}=${s.name}`);
       if (s.kind === 'tag') blocked.push(s.name);
     }
     if (s.maxBudget !== null) {

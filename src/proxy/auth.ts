@@ -56,6 +56,11 @@ export function refuseViewer(p: Principal): void {
   if (p.key?.viewer) throw new PermissionError(`Key "${p.key.alias}" is a viewer key: it may read spend (tagspend serve), not call models`);
 }
 
+/** The name a definition's history records for who changed it: the key alias, `master`, or `open`. */
+export function actorOf(p: Principal): string | null {
+  return p.alias ?? (p.kind === 'open' ? 'open' : null);
+}
+
 export class KeyRing {
   private readonly byDigest = new Map<string, { digest: string; principal: Principal }>();
   private readonly masterDigest: string | null;

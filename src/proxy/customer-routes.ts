@@ -9,9 +9,8 @@ import { parseCustomerInput } from '../budget/customers.ts';
 import type { DefinitionSource } from '../budget/definition-source.ts';
 import type { BudgetEnforcer } from '../budget/gate.ts';
 import { InvalidRequestError, NotFoundError } from '../errors.ts';
-import type { KeyRing } from './auth.ts';
-import { sendJson } from './http.ts';
-import { actorOf, jsonBody, queryOf } from './tag-routes.ts';
+import { actorOf, type KeyRing } from './auth.ts';
+import { jsonBody, queryOf, sendJson } from './http.ts';
 import type { UserIdForm } from './user-id.ts';
 
 type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;

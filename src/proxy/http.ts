@@ -1,6 +1,6 @@
 // Small HTTP helpers for node:http handlers: bounded body reading and OpenAI-shaped replies.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PayloadTooLargeError, toOpenAIError, BudgetExceededError } from '../errors.ts';
+import { BudgetExceededError, InvalidJsonError, InvalidRequestError, PayloadTooLargeError, toOpenAIError } from '../errors.ts';
 
 /**
  * Reads the whole request body, refusing more than `limit` bytes with a 413. The listeners are
@@ -71,4 +71,24 @@ export function sendError(res: ServerResponse, err: unknown): number {
   if (status === 413) headers.connection = 'close';
   sendJson(res, status, body, headers);
   return status;
+}
+
+/** Admin request bodies (/tag/*, /customer/*): small, and always a JSON object. */
+const ADMIN_BODY_LIMIT = 64 * 1024;
+
+export async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const raw = await readBody(req, ADMIN_BODY_LIMIT);
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw new InvalidJsonError(`Request body is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidRequestError('Request body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+export function queryOf(req: IncomingMessage): URLSearchParams {
+  const q = req.url!.indexOf('?');
+  return new URLSearchParams(q < 0 ? '' : req.url!.slice(q + 1));
 }

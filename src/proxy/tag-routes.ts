@@ -7,9 +7,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BudgetEnforcer, BudgetStatus } from '../budget/gate.ts';
 import type { TagSource } from '../budget/tag-source.ts';
 import { parseNames, parseTagInput, type TagChange, type TagDefinition, type TagRegistry } from '../budget/tags.ts';
-import { InvalidJsonError, InvalidRequestError, NotFoundError, TagNotAllowedError } from '../errors.ts';
-import type { KeyRing, Principal } from './auth.ts';
-import { readBody, sendJson } from './http.ts';
+import { InvalidRequestError, NotFoundError, TagNotAllowedError } from '../errors.ts';
+import { actorOf, type KeyRing, type Principal } from './auth.ts';
+import { jsonBody, queryOf, sendJson } from './http.ts';
 
 type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -35,30 +35,6 @@ export interface TagView extends Partial<BudgetStatus> {
   created_by: string | null;
   updated_by: string | null;
   history: TagChange[];
-}
-
-const BODY_LIMIT = 64 * 1024;
-
-export async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const raw = await readBody(req, BODY_LIMIT);
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch (err) {
-    throw new InvalidJsonError(`Request body is not valid JSON: ${(err as Error).message}`, { cause: err });
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidRequestError('Request body must be a JSON object');
-  return body as Record<string, unknown>;
-}
-
-export function queryOf(req: IncomingMessage): URLSearchParams {
-  const q = req.url!.indexOf('?');
-  return new URLSearchParams(q < 0 ? '' : req.url!.slice(q + 1));
-}
-
-/** The name the history records for a principal. */
-export function actorOf(p: Principal): string | null {
-  return p.alias ?? (p.kind === 'open' ? 'open' : null);
 }
 
 export function createTagRoutes(deps: TagRouteDeps): Record<string, RouteHandler> {
