@@ -20,6 +20,8 @@ export const USAGE_PREFIX = 'control/usage/';
 export const USAGE_SCHEMA = 1;
 /** A stale usage file is deleted this long after it was last written. */
 const DELETE_AFTER_MS = 3_600_000;
+/** Customers published per file at most (the biggest spenders first): the file stays small. */
+export const MAX_PUBLISHED_CUSTOMERS = 10_000;
 
 const fileSchema = z.object({
   schema: z.literal(USAGE_SCHEMA),
@@ -76,6 +78,11 @@ export class Fleet {
   /** The longest time between the starts of two exchanges (the interval plus timer lateness plus the exchange). */
   longestGapMs = 0;
   private lastStartMs = Number.NaN;
+  /** What we wrote last (without its time) and when: unchanged figures are not written again until half the stale limit. */
+  private lastBody = '';
+  private lastPutMs = Number.NEGATIVE_INFINITY;
+  /** PUTs of our usage file (unchanged figures are not written again for a while). */
+  puts = 0;
   private readonly log: Logger;
 
   constructor(private readonly o: FleetOptions) {
@@ -94,20 +101,23 @@ export class Fleet {
     if (!Number.isNaN(this.lastStartMs)) this.longestGapMs = Math.max(this.longestGapMs, nowMs - this.lastStartMs);
     this.lastStartMs = nowMs;
     try {
-      const mine: UsageFile = {
-        schema: USAGE_SCHEMA,
-        instance,
-        published_at: new Date(nowMs).toISOString(),
-        watermark: Number.isFinite(gate.watermark) ? new Date(gate.watermark).toISOString() : null,
-        subjects: gate.ownFigures(nowMs).map((f) => ({
-          kind: f.kind,
-          name: f.name,
-          window_start: new Date(f.windowStart).toISOString(),
-          spend: f.spend,
-          reserved: f.reserved,
-        })),
-      };
-      await store.put(usageKey(instance), JSON.stringify(mine), { contentType: 'application/json' });
+      const subjects = publishable(gate.ownFigures(nowMs)).map((f) => ({
+        kind: f.kind,
+        name: f.name,
+        window_start: new Date(f.windowStart).toISOString(),
+        spend: f.spend,
+        reserved: f.reserved,
+      }));
+      const watermark = Number.isFinite(gate.watermark) ? new Date(gate.watermark).toISOString() : null;
+      const body = JSON.stringify({ watermark, subjects });
+      // An idle proxy need not rewrite the same figures every interval; it does before they go stale.
+      if (body !== this.lastBody || nowMs - this.lastPutMs >= this.o.staleMs / 2) {
+        const mine: UsageFile = { schema: USAGE_SCHEMA, instance, published_at: new Date(nowMs).toISOString(), watermark, subjects };
+        await store.put(usageKey(instance), JSON.stringify(mine), { contentType: 'application/json' });
+        this.lastBody = body;
+        this.lastPutMs = nowMs;
+        this.puts += 1;
+      }
       const seen = new Set<string>();
       for await (const info of store.list(USAGE_PREFIX)) {
         if (info.key === usageKey(instance)) continue;
@@ -164,4 +174,12 @@ export class Fleet {
       }
     }
   }
+}
+
+/** Every tag and key figure, and the customers with the most spend and reservations (MAX_PUBLISHED_CUSTOMERS). */
+function publishable(figures: SharedFigure[]): SharedFigure[] {
+  const customers = figures.filter((f) => f.kind === 'customer');
+  if (customers.length <= MAX_PUBLISHED_CUSTOMERS) return figures;
+  const kept = new Set(customers.sort((a, b) => b.spend + b.reserved - (a.spend + a.reserved)).slice(0, MAX_PUBLISHED_CUSTOMERS));
+  return figures.filter((f) => f.kind !== 'customer' || kept.has(f));
 }

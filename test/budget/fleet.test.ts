@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { USAGE_PREFIX } from '../../src/budget/fleet.ts';
+import { Fleet, MAX_PUBLISHED_CUSTOMERS, parseUsageFile, USAGE_PREFIX, usageKey } from '../../src/budget/fleet.ts';
+import type { SharedFigure } from '../../src/budget/gate.ts';
+import { silentLogger } from '../../src/log.ts';
 import { StoreUnavailableError } from '../../src/errors.ts';
 import { startMockUpstream } from '../../src/mock/upstream.ts';
 import { LocalStore } from '../../src/store/local.ts';
@@ -237,4 +239,41 @@ describe('store outage', () => {
       }
     });
   }
+});
+
+describe('usage files', () => {
+  test('unchanged figures are not written again until half the stale limit; customers are capped at the biggest spenders', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tagspend-usage-'));
+    const local = new LocalStore(dir);
+    let now = Date.parse('2026-11-20T12:00:00Z');
+    let figures: SharedFigure[] = [{ kind: 'tag', name: 'app:x', windowStart: Date.parse('2026-11-20T00:00:00Z'), spend: 1, reserved: 0 }];
+    const gate = { watermark: Number.NEGATIVE_INFINITY, ownFigures: () => figures, applyOthers: () => {} };
+    const fleet = new Fleet({ store: local, instance: 'web1.abc', gate, clock: () => now, logger: silentLogger, staleMs: 10_000 });
+    try {
+      await fleet.exchange();
+      now += 2000;
+      await fleet.exchange();
+      assert.equal(fleet.puts, 1, 'the same figures two seconds later: not written again');
+      now += 3000;
+      await fleet.exchange();
+      assert.equal(fleet.puts, 2, 'half the stale limit since the last write: written again, so it never looks dead');
+      figures = [
+        ...figures,
+        ...Array.from({ length: MAX_PUBLISHED_CUSTOMERS + 5 }, (_, i) => ({ kind: 'customer' as const, name: `c${i}`, windowStart: 0, spend: i, reserved: 0 })),
+      ];
+      now += 100;
+      await fleet.exchange();
+      assert.equal(fleet.puts, 3, 'changed figures: written at once');
+      const got = await local.get(usageKey('web1.abc'));
+      assert.ok(got && 'body' in got);
+      const file = parseUsageFile(got.body.toString('utf8'));
+      const customers = file.subjects.filter((s) => s.kind === 'customer');
+      assert.equal(customers.length, MAX_PUBLISHED_CUSTOMERS);
+      assert.ok(!customers.some((c) => c.name === 'c0'), 'the smallest spenders are left out');
+      assert.ok(file.subjects.some((s) => s.kind === 'tag'));
+    } finally {
+      await local.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
