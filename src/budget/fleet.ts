@@ -14,7 +14,7 @@ import { z } from 'zod';
 import type { Logger } from '../log.ts';
 import type { ObjectStore } from '../store/types.ts';
 import { SUBJECT_KINDS, type SubjectKind } from './ledger.ts';
-import type { SharedFigure } from './gate.ts';
+import type { SharedFigure } from './ledger.ts';
 
 export const USAGE_PREFIX = 'control/usage/';
 export const USAGE_SCHEMA = 1;

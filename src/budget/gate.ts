@@ -12,9 +12,12 @@ import { BudgetExceededError, BudgetStoreUnavailableError, CustomerBlockedError,
 import type { BlockList } from './blocklist.ts';
 import type { CustomerDefinition } from './customers.ts';
 import type { CostEstimate } from './estimate.ts';
-import { Ledger, SUBJECT_KINDS, SUBJECT_LABEL, type SubjectKind } from './ledger.ts';
+import { SUBJECT_LABEL, type Ledger, type SharedFigure, type SubjectKind } from './ledger.ts';
+import { LedgerBook } from './ledgers.ts';
 import { hasBudget, type TagDefinition } from './tags.ts';
-import { budgetWindow, type BudgetWindow } from './window.ts';
+import type { BudgetWindow } from './window.ts';
+
+export type { SharedFigure } from './ledger.ts';
 
 export interface BudgetStatus {
   max_budget: number;
@@ -33,8 +36,6 @@ export interface BudgetStatus {
   spend: number;
   blocked: boolean;
 }
-/** @deprecated the name before customer and key budgets; the same shape. */
-export type TagBudgetStatus = BudgetStatus;
 
 /** What admission needs to know about one request. */
 export interface AdmissionRequest {
@@ -81,15 +82,6 @@ export interface BudgetGateOptions {
   failClosed?: boolean;
 }
 
-/** One of a subject's figures as published to, or read from, the other proxies. */
-export interface SharedFigure {
-  kind: SubjectKind;
-  name: string;
-  windowStart: number;
-  spend: number;
-  reserved: number;
-}
-
 interface Budget {
   max: number;
   duration: string;
@@ -117,11 +109,11 @@ function round(usd: number): number {
 }
 
 export class BudgetEnforcer implements BudgetGate {
-  private readonly books: Record<SubjectKind, Map<string, Ledger>> = { tag: new Map(), customer: new Map(), key: new Map() };
+  private readonly ledgers: LedgerBook;
   private readonly seen = new Set<string>();
-  private watermarkMs = Number.NEGATIVE_INFINITY;
   private heldList: BlockList | null = null;
-  private readonly timeZone: string;
+  /** The block-list's customer budgets by id (used only until customer definitions are read). */
+  private listCustomers = new Map<string, Budget>();
   private readonly defaultCustomer: Budget | null;
   private readonly failClosed: boolean;
 
@@ -130,7 +122,7 @@ export class BudgetEnforcer implements BudgetGate {
     options: BudgetGateOptions | string,
   ) {
     const o = typeof options === 'string' ? { timeZone: options } : options;
-    this.timeZone = o.timeZone;
+    this.ledgers = new LedgerBook(o.timeZone);
     const d = o.defaultCustomerBudget ?? null;
     this.defaultCustomer = d ? { max: d.max_budget, duration: d.budget_duration } : null;
     this.failClosed = o.failClosed ?? false;
@@ -189,7 +181,7 @@ export class BudgetEnforcer implements BudgetGate {
     this.refreshList();
     const budget = kind === 'tag' ? this.tagBudget(name) : kind === 'customer' ? this.customerBudget(name) : keyBudget && keyBudget.maxBudget !== null ? { max: keyBudget.maxBudget, duration: keyBudget.duration } : null;
     if (!budget) return null;
-    const e = this.evaluate(this.ledger(kind, name), budget, nowMs, this.sources.fleet?.fresh(nowMs) ?? true);
+    const e = this.evaluate(this.ledgers.get(kind, name), budget, nowMs, this.sources.fleet?.fresh(nowMs) ?? true);
     return {
       max_budget: budget.max,
       budget_duration: budget.duration,
@@ -212,65 +204,23 @@ export class BudgetEnforcer implements BudgetGate {
   /** The block-list's watermark as this proxy holds it (ms; -Infinity before any). */
   get watermark(): number {
     this.refreshList();
-    return this.watermarkMs;
+    return this.ledgers.watermarkMs;
   }
 
   /** This proxy's own figures for every budget it has spend or reservations for (to publish). */
   ownFigures(nowMs: number): SharedFigure[] {
     this.refreshList();
-    const out: SharedFigure[] = [];
-    for (const kind of SUBJECT_KINDS) {
-      for (const l of this.books[kind].values()) {
-        if (l.duration === '' || (l.inFlight === 0 && l.local.empty)) continue;
-        const w = this.windowOf(l, l.duration, nowMs);
-        const spend = l.local.since(Math.max(w.start, Math.floor(this.watermarkMs) + 1));
-        if (spend === 0 && l.reserved === 0) continue;
-        out.push({ kind, name: l.name, windowStart: w.start, spend, reserved: l.reserved });
-      }
-    }
-    return out;
+    return this.ledgers.ownFigures(nowMs);
   }
 
   /** Replaces the other proxies' figures (summed per subject and window by the fleet reader). */
   applyOthers(figures: Iterable<SharedFigure>): void {
-    for (const kind of SUBJECT_KINDS) {
-      for (const l of this.books[kind].values()) {
-        l.othersSpend = 0;
-        l.othersReserved = 0;
-        l.othersWindow = Number.NaN;
-      }
-    }
-    for (const f of figures) {
-      const l = this.ledger(f.kind, f.name);
-      if (l.othersWindow === f.windowStart) {
-        l.othersSpend += f.spend;
-        l.othersReserved += f.reserved;
-      } else {
-        l.othersWindow = f.windowStart;
-        l.othersSpend = f.spend;
-        l.othersReserved = f.reserved;
-      }
-    }
-    this.sweep();
-  }
-
-  /** Customer ledgers are made per end user: forget the ones with nothing left to count. */
-  private sweep(): void {
-    const book = this.books.customer;
-    if (book.size < 1024) return;
-    for (const [id, l] of book) if (l.idle) book.delete(id);
-  }
-
-  private ledger(kind: SubjectKind, name: string): Ledger {
-    const book = this.books[kind];
-    let l = book.get(name);
-    if (!l) book.set(name, (l = new Ledger(kind, name)));
-    return l;
+    this.ledgers.applyOthers(figures);
   }
 
   /** Throws when the budget is used up; returns the ledger to reserve against. */
   private check(kind: SubjectKind, name: string, budget: Budget, nowMs: number, fresh: boolean): Ledger {
-    const l = this.ledger(kind, name);
+    const l = this.ledgers.get(kind, name);
     const e = this.evaluate(l, budget, nowMs, fresh);
     if (e.committed >= budget.max) {
       const transient = e.spend < budget.max;
@@ -281,10 +231,10 @@ export class BudgetEnforcer implements BudgetGate {
   }
 
   private evaluate(l: Ledger, budget: Budget, nowMs: number, fresh: boolean): Evaluation {
-    const window = this.windowOf(l, budget.duration, nowMs);
+    const window = this.ledgers.windowOf(l, budget.duration, nowMs);
     // The job's figure counts only when it is for this window; a new window starts from zero.
     const reconciled = l.reconciledWindow === window.start ? l.reconciledSpend : 0;
-    const own = l.local.since(Math.max(window.start, Math.floor(this.watermarkMs) + 1));
+    const own = this.ledgers.ownSpend(l, window);
     // Stale figures (the store did not answer lately) keep the others' spend as last read (it
     // only grows until the watermark passes it) but not their reservations, which may be long gone.
     const othersHere = l.othersWindow === window.start;
@@ -292,14 +242,6 @@ export class BudgetEnforcer implements BudgetGate {
     const reserved = l.reserved + (othersHere && fresh ? l.othersReserved : 0);
     const spend = reconciled + own + others;
     return { budget, window, reconciled, own, others, reserved, spend, committed: spend + reserved };
-  }
-
-  private windowOf(l: Ledger, duration: string, nowMs: number): BudgetWindow {
-    const w = l.window;
-    if (l.duration === duration && w.start <= nowMs && nowMs < w.resetAt) return w;
-    l.duration = duration;
-    l.window = budgetWindow(duration, nowMs, this.timeZone);
-    return l.window;
   }
 
   private tagBudget(tag: string): Budget | null {
@@ -324,33 +266,12 @@ export class BudgetEnforcer implements BudgetGate {
     return entry ?? this.defaultCustomer;
   }
 
-  /** The block-list's customer budgets by id (used only until customer definitions are read). */
-  private listCustomers = new Map<string, Budget>();
-
   /** Re-indexes the block-list when the poller swapped it (an identity check per request). */
   private refreshList(): void {
     const list = this.sources.blockList.current;
     if (list === this.heldList) return;
     this.heldList = list;
-    for (const kind of SUBJECT_KINDS) {
-      for (const l of this.books[kind].values()) {
-        l.reconciledSpend = 0;
-        l.reconciledWindow = Number.NaN;
-      }
-    }
-    this.listCustomers = new Map();
-    if (!list) return;
-    const set = (kind: SubjectKind, name: string, spend: number, windowStart: string) => {
-      const l = this.ledger(kind, name);
-      l.reconciledSpend = spend;
-      l.reconciledWindow = Date.parse(windowStart);
-    };
-    for (const [tag, e] of Object.entries(list.tags)) set('tag', tag, e.spend, e.window_start);
-    for (const e of list.customers) {
-      set('customer', e.id, e.spend, e.window_start);
-      this.listCustomers.set(e.id, { max: e.max_budget, duration: e.budget_duration });
-    }
-    for (const e of list.keys) set('key', e.alias, e.spend, e.window_start);
-    if (list.watermark !== null) this.watermarkMs = Math.max(this.watermarkMs, Date.parse(list.watermark));
+    this.ledgers.applyBlockList(list);
+    this.listCustomers = new Map((list?.customers ?? []).map((e) => [e.id, { max: e.max_budget, duration: e.budget_duration }]));
   }
 }

@@ -7,6 +7,15 @@ import type { BudgetWindow } from './window.ts';
 export type SubjectKind = 'tag' | 'customer' | 'key';
 export const SUBJECT_KINDS: readonly SubjectKind[] = ['tag', 'customer', 'key'];
 
+/** One budget's figures as a proxy publishes them to the others, or reads them from their files. */
+export interface SharedFigure {
+  kind: SubjectKind;
+  name: string;
+  windowStart: number;
+  spend: number;
+  reserved: number;
+}
+
 /** How a 429 message names the budget: `Tag=...`, `Customer=...`, `Key=...`. */
 export const SUBJECT_LABEL: Readonly<Record<SubjectKind, string>> = Object.freeze({ tag: 'Tag', customer: 'Customer', key: 'Key' });
 

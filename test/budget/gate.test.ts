@@ -32,7 +32,7 @@ function req(tags: string[], estimate = 0): AdmissionRequest {
 
 /** Spend as a finished request: admitted (whatever the state) and settled at `cost`. */
 function spent(gate: BudgetEnforcer, tags: string[], cost: number, atMs: number): void {
-  gate.settle({ amount: 0, input: 0, ledgers: tags.map((t) => (gate as any).ledger('tag', t)), settled: false }, cost, atMs);
+  gate.settle({ amount: 0, input: 0, ledgers: tags.map((t) => (gate as any).ledgers.get('tag', t)), settled: false }, cost, atMs);
 }
 
 function entry(spend: number, max: number, windowStart = '2026-11-20T00:00:00.000Z') {
