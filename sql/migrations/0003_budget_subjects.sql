@@ -1,4 +1,4 @@
--- Migration 2: budgets for customers (end users) and keys beside tags, and alerts of more kinds
+-- Migration 3: budgets for customers (end users) and keys beside tags, and alerts of more kinds
 -- (soft budget, projected overspend, spike). Both tables are rebuilt (DuckDB cannot update rows
 -- in the transaction that altered their table): existing rows are tag budgets and threshold
 -- alerts, so they get subject_kind 'tag', their tag as subject and kind 'threshold'. `tag` stays
