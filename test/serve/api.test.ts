@@ -129,7 +129,8 @@ describe('tagspend serve API', () => {
     const b = await s.json<any>('/api/budgets');
     assert.equal(b.budgets.length, 1);
     const row = b.budgets[0];
-    assert.deepEqual(row.subject, { tag: 'team:team1' });
+    assert.deepEqual(row.subject, { subject_kind: 'tag', subject: 'team:team1' });
+    assert.equal(row.budget_source, 'own');
     assert.equal(row.window_start, '2026-11-01T00:00:00.000Z');
     assert.equal(row.reset_at, '2026-12-01T00:00:00.000Z');
     const expected = s.records.filter((r) => r.tags.includes('team:team1') && r.ts >= '2026-11-01').reduce((a, r) => a + (r.cost_usd ?? 0), 0);
