@@ -126,13 +126,15 @@ export class Fleet {
         if (held && held.etag === info.etag) continue;
         const got = await store.get(info.key);
         if (!got || !('body' in got)) continue;
-        let file: UsageFile | null = null;
         try {
-          file = parseUsageFile(got.body.toString('utf8'));
+          this.files.set(info.key, { etag: info.etag, file: parseUsageFile(got.body.toString('utf8')) });
         } catch (err) {
-          this.log.warn({ err, object_key: info.key }, 'usage file of another proxy is unreadable; ignoring it');
+          // Keep the last good figures (dropping them would let this proxy overshoot by the other
+          // one's whole spend), and read the object again next time: a store whose overwrites are
+          // not atomic can hand out a half-written file.
+          this.log.warn({ err, object_key: info.key }, 'usage file of another proxy is unreadable; keeping its last good figures');
+          this.files.set(info.key, { etag: '', file: held?.file ?? null });
         }
-        this.files.set(info.key, { etag: info.etag, file });
       }
       for (const key of [...this.files.keys()]) if (!seen.has(key)) this.files.delete(key);
       this.lastSuccessMs = nowMs;

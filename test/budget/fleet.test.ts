@@ -276,4 +276,30 @@ describe('usage files', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  test("a half-written usage file of another proxy keeps that proxy's last good figures, and is read again next time", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tagspend-usage-'));
+    const local = new LocalStore(dir);
+    const now = Date.parse('2026-11-20T12:00:00Z');
+    const windowStart = Date.parse('2026-11-20T00:00:00Z');
+    let seen: SharedFigure[] = [];
+    const gate = { watermark: Number.NEGATIVE_INFINITY, ownFigures: () => [], applyOthers: (f: Iterable<SharedFigure>) => (seen = [...f]) };
+    const fleet = new Fleet({ store: local, instance: 'web1.abc', gate, clock: () => now, logger: silentLogger, staleMs: 10_000 });
+    const peer = (spend: number) =>
+      JSON.stringify({ schema: 1, instance: 'web2.def', published_at: new Date(now).toISOString(), watermark: null, subjects: [{ kind: 'tag', name: 'app:x', window_start: new Date(windowStart).toISOString(), spend, reserved: 0.5 }] });
+    try {
+      await local.put(usageKey('web2.def'), peer(3));
+      await fleet.exchange();
+      assert.deepEqual(seen.map((f) => [f.name, f.spend, f.reserved]), [['app:x', 3, 0.5]]);
+      await local.put(usageKey('web2.def'), peer(4).slice(0, 40));
+      await fleet.exchange();
+      assert.deepEqual(seen.map((f) => [f.name, f.spend, f.reserved]), [['app:x', 3, 0.5]], 'the last good figures still count');
+      await local.put(usageKey('web2.def'), peer(5));
+      await fleet.exchange();
+      assert.deepEqual(seen.map((f) => [f.name, f.spend, f.reserved]), [['app:x', 5, 0.5]]);
+      assert.equal(fleet.failures, 0);
+    } finally {
+      await local.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

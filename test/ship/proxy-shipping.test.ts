@@ -70,7 +70,12 @@ test('a running proxy ships each segment it rotates, and the last one when it cl
   const tp = await proxy(dataDir, storeDir, { segment_max_age_seconds: 0.2 });
   const first = await chats(tp.url, 5);
   await waitFor(async () => (await readStoredSpend(store)).records.length === 5, 'the first segment in the store');
-  const metrics = await (await fetch(`${tp.url}/metrics`)).text();
+  // The object is in the store a moment before the shipper has verified it and counted it.
+  let metrics = '';
+  await waitFor(async () => {
+    metrics = await (await fetch(`${tp.url}/metrics`)).text();
+    return /^tagspend_segments_shipped_total [1-9]/m.test(metrics) && /^tagspend_spool_backlog_files 0$/m.test(metrics);
+  }, 'the shipped segment counted');
   assert.match(metrics, /^tagspend_segments_shipped_total [1-9]/m);
   assert.match(metrics, /^tagspend_spool_backlog_files 0$/m);
   const second = await chats(tp.url, 3);
