@@ -89,7 +89,7 @@ const ingestStep = step('ingest', async (ctx, counts, req, deps) => {
   counts.rejected += r.rejected;
 });
 const repriceStep = step('reprice', async (ctx, counts, _req, deps) => {
-  const prices = deps.prices ?? loadPriceTable(ctx.settings.priceOverridesFile ? { overridesFile: ctx.settings.priceOverridesFile } : {});
+  const prices = deps.prices ?? await loadPriceTable(ctx.settings.priceOverridesFile ? { overridesFile: ctx.settings.priceOverridesFile } : {});
   counts.repriced += (await runReprice(ctx, prices)).repriced;
 });
 const billImportStep = step('bill-import', async (ctx, counts, req) => {

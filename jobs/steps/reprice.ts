@@ -17,7 +17,7 @@ export interface RepriceResult {
 
 const str = (v: Json | undefined): string | null => (v === null || v === undefined ? null : String(v));
 
-const TOKENS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cache_write_tokens', 'reasoning_tokens'] as const;
+const TOKENS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cache_write_tokens', 'reasoning_tokens', 'cache_write_1h_tokens'] as const;
 
 async function append(conn: DuckDBConnection, table: string, rows: readonly (readonly (string | bigint | null)[])[]): Promise<void> {
   const appender = await conn.createAppender(table, 'main', 'temp');

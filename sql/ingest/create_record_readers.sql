@@ -1,4 +1,5 @@
--- Readers of spend-record NDJSON (schema 1, src/spend/record.ts), created per session.
+-- Readers of spend-record NDJSON (schemas 1 and 2, src/spend/record.ts), created per session.
+-- Schema 1 records have no cache_write_1h_tokens: the column reads NULL and is loaded as 0.
 -- The column list is explicit so nothing is auto-detected: a field of the wrong type is an
 -- error, not a silently different column. Timestamps are read as TIMESTAMPTZ so an offset in
 -- `ts` is honoured; they are stored as UTC TIMESTAMP.
@@ -23,7 +24,7 @@ SELECT * FROM read_json(
     total_tokens: 'BIGINT', cached_tokens: 'BIGINT', cache_write_tokens: 'BIGINT',
     reasoning_tokens: 'BIGINT', cost_usd: 'DECIMAL(18,10)', price_ref: 'VARCHAR',
     tags: 'VARCHAR[]', "user": 'VARCHAR', metadata: 'MAP(VARCHAR, VARCHAR)',
-    key_alias: 'VARCHAR', key_hash: 'VARCHAR', error: 'VARCHAR'
+    key_alias: 'VARCHAR', key_hash: 'VARCHAR', error: 'VARCHAR', cache_write_1h_tokens: 'BIGINT'
   }
 );
 
@@ -42,7 +43,7 @@ SELECT n, r.* FROM read_json(
       total_tokens BIGINT, cached_tokens BIGINT, cache_write_tokens BIGINT,
       reasoning_tokens BIGINT, cost_usd DECIMAL(18,10), price_ref VARCHAR,
       tags VARCHAR[], "user" VARCHAR, metadata MAP(VARCHAR, VARCHAR),
-      key_alias VARCHAR, key_hash VARCHAR, error VARCHAR)'
+      key_alias VARCHAR, key_hash VARCHAR, error VARCHAR, cache_write_1h_tokens BIGINT)'
   }
 );
 
@@ -51,7 +52,7 @@ SELECT n, r.* FROM read_json(
 CREATE OR REPLACE TEMP MACRO spend_record_problem(schema_version, request_id, ts) AS
   CASE
     WHEN schema_version IS NULL THEN 'schema is missing'
-    WHEN schema_version <> 1 THEN 'unsupported schema ' || schema_version::VARCHAR || ' (expected 1)'
+    WHEN schema_version NOT IN (1, 2) THEN 'unsupported schema ' || schema_version::VARCHAR || ' (expected 1 or 2)'
     WHEN request_id IS NULL OR request_id = '' THEN 'request_id is missing or empty'
     WHEN ts IS NULL THEN 'ts is missing'
   END;

@@ -11,7 +11,7 @@ CREATE OR REPLACE TEMP TABLE slow_rows (
   prompt_tokens BIGINT, completion_tokens BIGINT, total_tokens BIGINT, cached_tokens BIGINT,
   cache_write_tokens BIGINT, reasoning_tokens BIGINT, cost_usd DECIMAL(18, 10),
   price_ref VARCHAR, tags VARCHAR[], "user" VARCHAR, metadata MAP(VARCHAR, VARCHAR),
-  key_alias VARCHAR, key_hash VARCHAR, error VARCHAR
+  key_alias VARCHAR, key_hash VARCHAR, error VARCHAR, cache_write_1h_tokens BIGINT
 );
 
 CREATE OR REPLACE TEMP TABLE staged_rejects (

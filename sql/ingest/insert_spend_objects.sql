@@ -13,5 +13,5 @@ SELECT
   r.reasoning_tokens, r.cost_usd, r.price_ref,
   coalesce(r.tags, []::VARCHAR[]), r."user", coalesce(r.metadata, MAP {}::MAP(VARCHAR, VARCHAR)),
   r.key_alias, r.key_hash, r.error, r."schema",
-  f."key", $loaded_at::TIMESTAMP, NULL, NULL
+  f."key", $loaded_at::TIMESTAMP, NULL, NULL, coalesce(r.cache_write_1h_tokens, 0)
 FROM read_spend_records({{files}}) r JOIN batch_files f ON r.filename = f.path;

@@ -6,4 +6,5 @@ WHERE s.cost_usd IS NULL
   AND s.upstream_model IS NOT DISTINCT FROM p.upstream_model
   AND s.prompt_tokens IS NOT DISTINCT FROM p.prompt_tokens AND s.completion_tokens IS NOT DISTINCT FROM p.completion_tokens
   AND s.total_tokens IS NOT DISTINCT FROM p.total_tokens AND s.cached_tokens IS NOT DISTINCT FROM p.cached_tokens
-  AND s.cache_write_tokens IS NOT DISTINCT FROM p.cache_write_tokens AND s.reasoning_tokens IS NOT DISTINCT FROM p.reasoning_tokens;
+  AND s.cache_write_tokens IS NOT DISTINCT FROM p.cache_write_tokens AND s.reasoning_tokens IS NOT DISTINCT FROM p.reasoning_tokens
+  AND s.cache_write_1h_tokens IS NOT DISTINCT FROM p.cache_write_1h_tokens;

@@ -34,6 +34,7 @@ export function normaliseUsage(raw: unknown): Usage | null {
     total_tokens: num(u.total_tokens) || prompt + completion,
     cached_tokens: cached,
     cache_write_tokens: cacheWrite,
+    cache_write_1h_tokens: 0,
     reasoning_tokens: reasoning,
   };
 }

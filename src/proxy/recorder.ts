@@ -60,7 +60,7 @@ export type Recorder = (d: Draft, outcome: Outcome, status: number, error: strin
 export function createRecorder(deps: RecorderDeps): Recorder {
   function price(d: Draft): Priced {
     if (!d.route || !d.usage) return UNPRICED;
-    const match = deps.prices.lookup(d.route.provider.name, d.upstreamModel ?? d.route.upstreamModel);
+    const match = deps.prices.lookup(d.route.provider.name, d.upstreamModel ?? d.route.upstreamModel, d.startMs);
     if (!match) return UNPRICED;
     d.price = match;
     return { cost: costOf(d.usage, match.price), ref: match.ref };
@@ -101,6 +101,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
       key_alias: d.principal?.alias ?? null,
       key_hash: d.principal?.keyHash ?? null,
       error: error === null ? null : error.slice(0, 1000),
+      cache_write_1h_tokens: usage.cache_write_1h_tokens,
     };
     deps.writer.write(rec);
     deps.metrics.observeRequest(rec);

@@ -89,7 +89,7 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
   const keyring = new KeyRing(resolved.keys, resolved.masterKey);
   const router = new Router(resolved);
   const upstream = new Upstream(config.upstream);
-  const prices = options.prices ?? loadPriceTable({ overridesFile: config.pricing.overrides_file });
+  const prices = options.prices ?? (await loadPriceTable({ overridesFile: config.pricing.overrides_file }));
   if (keyring.open) {
     log.warn('NO API KEYS CONFIGURED: the proxy accepts every request without authentication. Set master_key and keys in the config.');
   }

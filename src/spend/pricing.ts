@@ -1,28 +1,43 @@
-// Model prices and the cost of one request. The bundled table (prices.json, dated) can be
-// extended or overridden by a file named in config; every match carries the reference of the
-// table it came from, so a record's cost can always be traced to the prices used.
+// Model prices and the cost of one request. Prices come in layers, each with its reference:
+// the overrides file named in config, tagspend's bundled corrections, and the maintained price
+// data of @pydantic/genai-prices (bundled with the package, or loaded by pricing.refresh). The
+// first layer that knows a model prices it, and every match carries the reference of the layer
+// it came from, so a record's cost can always be traced to the prices used (docs/pricing.md).
 // Lookup runs once per request on the proxy's hot path: results are memoised per
-// (provider, model) and every regular expression is compiled once, here.
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { basename, extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+// (provider, model) for as long as the price stays in force.
 import { ConfigError } from '../errors.ts';
+import { bundledProviders, bundledVersion, GenaiPriceSource } from './genai-prices.ts';
+import { canonicalProvider, FilePriceSource, loadCorrections, loadOverrides, stripDatedSuffix, type ParsedPrices } from './price-file.ts';
 import type { Usage } from './record.ts';
+import type { Provider } from '@pydantic/genai-prices';
 
 /** USD per token. Optional rates default as costOf documents. */
-export interface ModelPrice {
+export interface Rates {
   input: number;
   output: number;
+  /** Cache reads. */
   cached_input?: number;
+  /** Cache writes (Anthropic: the 5-minute lifetime). */
   cache_write?: number;
+  /** Cache writes with a 1-hour lifetime. */
+  cache_write_1h?: number;
   reasoning?: number;
+}
+
+/** Rates for a request whose prompt (cache reads and writes included) is above `above_prompt_tokens`. */
+export interface PriceTier {
+  above_prompt_tokens: number;
+  rates: Rates;
+}
+
+export interface ModelPrice extends Rates {
+  /** Long-context tiers in ascending order: the last one the prompt is above prices the whole request. */
+  tiers?: readonly PriceTier[];
   /** The most output tokens the model can produce in one answer (budget reservations use it). */
   max_output_tokens?: number;
 }
 
-/** `ref` is the price table's reference (`builtin:2026-11`, `file:prices.yaml@1a2b3c4d`); `id` the entry that matched. */
+/** `ref` is the layer's reference (`genai-prices:0.1.8`, `file:prices.yaml@1a2b3c4d`); `id` the entry that matched. */
 export interface PriceMatch {
   price: ModelPrice;
   ref: string;
@@ -31,218 +46,64 @@ export interface PriceMatch {
 
 export interface PriceTable {
   readonly ref: string;
-  lookup(provider: string | null, model: string): PriceMatch | null;
-  size: number;
+  /** The price of `model` served by `provider` in force at `at` (ms since the epoch, default now). */
+  lookup(provider: string | null, model: string, at?: number): PriceMatch | null;
+  readonly size: number;
 }
 
-const PER_MILLION = 1_000_000;
+/** A match and the span in which it holds ([-Infinity, Infinity) when the price is not dated). */
+export interface Found {
+  match: PriceMatch;
+  from: number;
+  until: number;
+}
+
+/** One layer of prices; `provider` and `model` come canonical (lower case, trimmed). */
+export interface PriceSource {
+  readonly ref: string;
+  readonly size: number;
+  /** Whether this layer has prices of its own for the provider. */
+  knows(provider: string): boolean;
+  /** `knownElsewhere`: another layer has prices of its own for the provider (no borrowing by bare model name then). */
+  find(provider: string, model: string, at: number, knownElsewhere: boolean): Found | null;
+}
+
 /** Memo entries before the memo is dropped: clients choose model strings, so it must not grow without bound. */
 const MEMO_LIMIT = 4096;
 /** Longer "model ids" are junk; they are neither resolved nor memoised. */
 const MAX_MODEL_ID_LENGTH = 256;
 
-// Marketplace vendor slugs (OpenRouter's) that name a provider under another name.
-const VENDOR_ALIASES: ReadonlyMap<string, string> = new Map([
-  ['google', 'gemini'],
-  ['mistralai', 'mistral'],
-]);
-
-const YYYY = '20\\d{2}';
-const MM = '(?:0[1-9]|1[0-2])';
-const DD = '(?:0[1-9]|[12]\\d|3[01])';
-/** The suffixes a dated or moving model id carries over its family's id (docs/pricing.md). */
-const DATED_SUFFIX = new RegExp(`(?:-${YYYY}-${MM}-${DD}|-${YYYY}${MM}${DD}|@${YYYY}${MM}${DD}|-${MM}-${DD}|-latest)$`);
-const MODEL_KEY = /^[^\s/]+\/\S+$/;
-
-const usdPerMillion = z.number().nonnegative();
-const entrySchema = z.strictObject({
-  input_usd_per_1m: usdPerMillion,
-  output_usd_per_1m: usdPerMillion,
-  cached_input_usd_per_1m: usdPerMillion.optional(),
-  cache_write_usd_per_1m: usdPerMillion.optional(),
-  reasoning_usd_per_1m: usdPerMillion.optional(),
-  /** The model's output limit in tokens: caps a budget reservation's output estimate. */
-  max_output_tokens: z.number().int().positive().optional(),
-  /** Other ids of the same model at the same provider (`claude-sonnet-4.5` for `claude-sonnet-4-5`). */
-  aliases: z.array(z.string().regex(/^\S+$/, 'must be a model id without spaces')).optional(),
-});
-const priceFileSchema = z.strictObject({
-  source: z.string().optional(),
-  as_of: z.iso.date().optional(),
-  unit: z.literal('USD per 1M tokens').optional(),
-  notes: z.string().optional(),
-  models: z.record(z.string(), entrySchema),
-});
-type PriceFile = z.output<typeof priceFileSchema>;
-
-function canonicalProvider(provider: string): string {
-  const lower = provider.trim().toLowerCase();
-  return VENDOR_ALIASES.get(lower) ?? lower;
+interface Memo {
+  match: PriceMatch | null;
+  /** The span the match holds for; a lookup outside it is resolved again. */
+  from: number;
+  until: number;
 }
 
-/** `openai/GPT-4o` → `openai/gpt-4o`, `google/x` → `gemini/x`. */
-function canonicalKey(key: string): string {
-  const slash = key.indexOf('/');
-  return `${canonicalProvider(key.slice(0, slash))}/${key.slice(slash + 1).toLowerCase()}`;
-}
-
-function stripDatedSuffix(model: string): string {
-  return model.replace(DATED_SUFFIX, '');
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else if (typeof part === 'string' && /^[A-Za-z_][\w]*$/.test(part)) out += out ? `.${part}` : part;
-    else out += `[${JSON.stringify(String(part))}]`;
-  }
-  return out || '(root)';
-}
-
-/** Per 1M → per token; 15 significant digits keep 0.1/1e6 at 1e-7 rather than 1.0000000000000001e-7. */
-function perToken(usdPerMillion: number): number {
-  return Number((usdPerMillion / PER_MILLION).toPrecision(15));
-}
-
-function toPrice(e: z.output<typeof entrySchema>): ModelPrice {
-  const price: ModelPrice = { input: perToken(e.input_usd_per_1m), output: perToken(e.output_usd_per_1m) };
-  if (e.cached_input_usd_per_1m !== undefined) price.cached_input = perToken(e.cached_input_usd_per_1m);
-  if (e.cache_write_usd_per_1m !== undefined) price.cache_write = perToken(e.cache_write_usd_per_1m);
-  if (e.reasoning_usd_per_1m !== undefined) price.reasoning = perToken(e.reasoning_usd_per_1m);
-  if (e.max_output_tokens !== undefined) price.max_output_tokens = e.max_output_tokens;
-  return Object.freeze(price);
-}
-
-/** The entries of one price file, keyed canonically, with their aliases; problems are collected, not thrown. */
-interface ParsedPrices {
-  file: PriceFile;
-  entries: Map<string, PriceMatch>;
-  aliases: Map<string, string>;
-}
-
-function parsePrices(data: unknown, ref: string, label: string, problems: string[]): ParsedPrices | null {
-  const result = priceFileSchema.safeParse(data);
-  const before = problems.length;
-  if (!result.success) {
-    for (const issue of result.error.issues) problems.push(`${label}: ${formatPath(issue.path)}: ${issue.message}`);
-  }
-  // Keys are checked here rather than by the schema so a bad key does not hide its value's problems.
-  const models = data !== null && typeof data === 'object' ? (data as { models?: unknown }).models : undefined;
-  const rawKeys = models !== null && typeof models === 'object' ? Object.keys(models) : [];
-  const owner = new Map<string, string>();
-  for (const raw of rawKeys) {
-    if (!MODEL_KEY.test(raw)) {
-      problems.push(`${label}: models[${JSON.stringify(raw)}]: key must be "<provider>/<model>"`);
-      continue;
-    }
-    const key = canonicalKey(raw);
-    const clash = owner.get(key);
-    if (clash !== undefined) problems.push(`${label}: models[${JSON.stringify(raw)}]: same model as "${clash}"`);
-    else owner.set(key, raw);
-  }
-  if (!result.success || problems.length > before) return null;
-
-  const entries = new Map<string, PriceMatch>();
-  const aliases = new Map<string, string>();
-  for (const [raw, entry] of Object.entries(result.data.models)) {
-    const id = canonicalKey(raw);
-    entries.set(id, Object.freeze({ price: toPrice(entry), ref, id }));
-  }
-  for (const [raw, entry] of Object.entries(result.data.models)) {
-    const id = canonicalKey(raw);
-    const provider = id.slice(0, id.indexOf('/'));
-    for (const alias of entry.aliases ?? []) {
-      const aliasId = `${provider}/${alias.toLowerCase()}`;
-      const taken = entries.has(aliasId) ? aliasId : aliases.get(aliasId);
-      if (taken !== undefined && taken !== id) {
-        problems.push(`${label}: models[${JSON.stringify(raw)}].aliases: "${alias}" already names "${taken}"`);
-      } else if (aliasId !== id) {
-        aliases.set(aliasId, id);
-      }
-    }
-  }
-  return problems.length > before ? null : { file: result.data, entries, aliases };
-}
-
-/** The bundled table: its reference is `builtin:<YYYY-MM>` of the date the prices were taken. */
-function loadBuiltin(problems: string[]): { parsed: ParsedPrices | null; ref: string } {
-  const label = 'bundled price table (src/spend/prices.json)';
-  const data: unknown = JSON.parse(readFileSync(new URL('./prices.json', import.meta.url), 'utf8'));
-  const asOf = (data as { as_of?: unknown }).as_of;
-  if (typeof asOf !== 'string') problems.push(`${label}: as_of: required`);
-  const ref = `builtin:${typeof asOf === 'string' ? asOf.slice(0, 7) : 'unknown'}`;
-  return { parsed: parsePrices(data, ref, label, problems), ref };
-}
-
-function loadOverrides(path: string, problems: string[]): { parsed: ParsedPrices | null; ref: string } {
-  const label = `pricing.overrides_file ${path}`;
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    problems.push(`${label}: cannot read: ${(err as Error).message}`);
-    return { parsed: null, ref: '' };
-  }
-  const ref = `file:${basename(path)}@${createHash('sha256').update(bytes).digest('hex').slice(0, 8)}`;
-  let data: unknown;
-  try {
-    const text = bytes.toString('utf8');
-    data = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
-  } catch (err) {
-    problems.push(`${label}: cannot parse: ${(err as Error).message}`);
-    return { parsed: null, ref };
-  }
-  return { parsed: parsePrices(data, ref, label, problems), ref };
-}
-
-class MergedPriceTable implements PriceTable {
+/** The first layer that knows a model prices it. */
+export class LayeredPriceTable implements PriceTable {
   readonly ref: string;
   readonly size: number;
-  /** `provider/model` (ids and aliases) → match. */
-  readonly #ids = new Map<string, PriceMatch>();
-  /** Bare model id → match, or null when two providers use the id (then a provider is required). */
-  readonly #names = new Map<string, PriceMatch | null>();
-  /** Providers with entries of their own: their unknown ids are not looked up under other providers. */
-  readonly #vendors = new Set<string>();
-  readonly #memo = new Map<string, Map<string, PriceMatch | null>>();
+  readonly #layers: readonly PriceSource[];
+  readonly #clock: () => number;
+  readonly #memo = new Map<string, Map<string, Memo>>();
   #memoSize = 0;
 
-  constructor(ref: string, layers: readonly ParsedPrices[]) {
-    this.ref = ref;
-    const entries = new Map<string, PriceMatch>();
-    const aliases = new Map<string, string>();
-    for (const layer of layers) {
-      for (const [id, match] of layer.entries) entries.set(id, match);
-      for (const [alias, id] of layer.aliases) aliases.set(alias, id);
-    }
-    for (const [id, match] of entries) this.#ids.set(id, match);
-    // Aliases point at ids, so an override of an id also re-prices its aliases; exact ids win over aliases.
-    for (const [alias, id] of aliases) if (!entries.has(alias)) this.#ids.set(alias, entries.get(id)!);
-    const nameOwner = new Map<string, string>();
-    for (const [id, match] of this.#ids) {
-      const slash = id.indexOf('/');
-      const provider = id.slice(0, slash);
-      const name = id.slice(slash + 1);
-      this.#vendors.add(provider);
-      const owner = nameOwner.get(name);
-      if (owner === undefined) {
-        nameOwner.set(name, provider);
-        this.#names.set(name, match);
-      } else if (owner !== provider) {
-        this.#names.set(name, null);
-      }
-    }
-    this.size = entries.size;
+  constructor(layers: readonly PriceSource[], clock: () => number = Date.now) {
+    this.#layers = layers;
+    this.#clock = clock;
+    this.ref = layers.map((l) => l.ref).join('+');
+    this.size = layers.reduce((n, l) => n + l.size, 0);
   }
 
-  lookup(provider: string | null, model: string): PriceMatch | null {
+  lookup(provider: string | null, model: string, at?: number): PriceMatch | null {
     if (model.length > MAX_MODEL_ID_LENGTH) return null;
+    const when = at ?? this.#clock();
     const p = provider ?? '';
     let byModel = this.#memo.get(p);
-    const memoised = byModel?.get(model);
-    if (memoised !== undefined) return memoised;
-    const found = this.#resolve(p, model);
+    const memo = byModel?.get(model);
+    if (memo !== undefined && when >= memo.from && when < memo.until) return memo.match;
+    const { match, from, until } = this.#resolve(p, model, when);
     if (this.#memoSize >= MEMO_LIMIT) {
       this.#memo.clear();
       this.#memoSize = 0;
@@ -252,99 +113,114 @@ class MergedPriceTable implements PriceTable {
       byModel = new Map();
       this.#memo.set(p, byModel);
     }
-    byModel.set(model, found);
-    this.#memoSize += 1;
-    return found;
+    if (!byModel.has(model)) this.#memoSize += 1;
+    byModel.set(model, { match, from, until });
+    return match;
   }
 
-  #resolve(provider: string, model: string): PriceMatch | null {
+  /** The first layer's match; an unknown model stays unknown until the table is replaced. */
+  #resolve(provider: string, model: string, at: number): { match: PriceMatch | null; from: number; until: number } {
+    const unknown = { match: null, from: -Infinity, until: Infinity };
     let m = model.trim().toLowerCase();
     // Gemini's resource form of a model id.
     if (m.startsWith('models/')) m = m.slice('models/'.length);
-    if (m === '') return null;
-    return provider.trim() === '' ? this.#bare(m) : this.#under(canonicalProvider(provider), m);
-  }
-
-  /** A model served by `provider`: its own entry, else (for resellers, `mock`, unknown providers) the id it names. */
-  #under(provider: string, model: string): PriceMatch | null {
-    const m = model.startsWith(`${provider}/`) ? model.slice(provider.length + 1) : model;
-    const exact = this.#ids.get(`${provider}/${m}`);
-    if (exact !== undefined) return exact;
+    if (m === '') return unknown;
+    const p = provider.trim() === '' ? '' : canonicalProvider(provider);
+    if (p !== '' && m.startsWith(`${p}/`)) m = m.slice(p.length + 1);
+    const known = p !== '' && this.#layers.some((l) => l.knows(p));
+    for (const layer of this.#layers) {
+      const found = layer.find(p, m, at, known);
+      if (found) return found;
+    }
+    // A dated snapshot no layer lists is priced as its model (`gpt-4o-mini-2025-01-01` as `gpt-4o-mini`).
     const family = stripDatedSuffix(m);
     if (family !== m) {
-      const dated = this.#ids.get(`${provider}/${family}`);
-      if (dated !== undefined) return dated;
+      for (const layer of this.#layers) {
+        const found = layer.find(p, family, at, known);
+        if (found) return found;
+      }
     }
-    if (this.#vendors.has(provider) && !m.includes('/')) return null;
-    return this.#bare(m);
-  }
-
-  /** `vendor/model` resolves under the vendor; a bare id resolves when one provider alone lists it. */
-  #bare(model: string): PriceMatch | null {
-    const slash = model.indexOf('/');
-    if (slash > 0) {
-      const found = this.#under(canonicalProvider(model.slice(0, slash)), model.slice(slash + 1));
-      if (found !== null) return found;
-    }
-    const named = this.#names.get(model);
-    if (named !== undefined) return named;
-    const family = stripDatedSuffix(model);
-    return family === model ? null : (this.#names.get(family) ?? null);
+    return unknown;
   }
 }
 
+export interface PriceTableOptions {
+  overridesFile?: string | undefined;
+  /** Provider data from pricing.refresh, with its reference; default: the data bundled with the library. */
+  data?: { providers: readonly Provider[]; ref: string } | undefined;
+  clock?: () => number;
+}
+
 /**
- * The bundled table plus, when given, the overrides file (its entries replace or add to the
- * bundled ones). Every problem in either is reported in one ConfigError.
+ * The overrides file (when given) over the bundled corrections over the genai-prices data.
+ * Every problem in the files is reported in one ConfigError.
  */
-export function loadPriceTable(options: { overridesFile?: string } = {}): PriceTable {
+export async function loadPriceTable(options: PriceTableOptions = {}): Promise<PriceTable> {
   const problems: string[] = [];
-  const builtin = loadBuiltin(problems);
-  const layers: ParsedPrices[] = builtin.parsed ? [builtin.parsed] : [];
-  let ref = builtin.ref;
+  const files: ParsedPrices[] = [];
+  const corrections = loadCorrections(problems);
+  if (corrections.parsed) files.push(corrections.parsed);
+  let fileRef = corrections.ref;
   if (options.overridesFile !== undefined) {
     const overrides = loadOverrides(options.overridesFile, problems);
-    if (overrides.parsed) layers.push(overrides.parsed);
-    ref = `${ref}+${overrides.ref}`;
+    if (overrides.parsed) files.push(overrides.parsed);
+    fileRef = `${overrides.ref}+${fileRef}`;
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return new MergedPriceTable(ref, layers);
+  const data = options.data ?? { providers: await bundledProviders(), ref: `genai-prices:${bundledVersion()}` };
+  const layers = [new FilePriceSource(fileRef, files), new GenaiPriceSource(data.providers, data.ref)];
+  return new LayeredPriceTable(layers, options.clock);
 }
 
 function tokens(n: number): number {
   return Number.isFinite(n) && n > 0 ? n : 0;
 }
 
-/**
- * USD for one request. prompt_tokens include cached and cache-write tokens, completion_tokens
- * include reasoning tokens (OpenAI's convention, which the provider adapters normalise to), so
- * each token is charged once: uncached input at `input`, cache reads at `cached_input`, cache
- * writes at `cache_write` (both default to `input`), reasoning at `reasoning` (default `output`),
- * the rest of the completion at `output`. Rounded to 10 decimals to drop float noise.
- */
-/** The price the proxy would have used for a record: the served model first, then the one asked for. */
-export function priceFor(prices: PriceTable, provider: string | null, model: string | null, upstream: string | null): PriceMatch | null {
-  for (const candidate of [upstream, model]) {
-    if (candidate === null) continue;
-    const match = prices.lookup(provider, candidate);
-    if (match !== null) return match;
-  }
-  return null;
+/** The rates for a prompt of this size: the last tier it is above, else the base rates. */
+function ratesFor(price: ModelPrice, prompt: number): Rates {
+  const tiers = price.tiers;
+  if (tiers === undefined) return price;
+  let rates: Rates = price;
+  for (const t of tiers) if (prompt > t.above_prompt_tokens) rates = t.rates;
+  return rates;
 }
 
+/**
+ * USD for one request. prompt_tokens include cached and cache-write tokens, completion_tokens
+ * include reasoning tokens (OpenAI's convention, which the provider adapters normalise to), and
+ * cache_write_tokens include the 1-hour writes, so each token is charged once: uncached input
+ * at `input`, cache reads at `cached_input`, 5-minute writes at `cache_write` (both default to
+ * `input`), 1-hour writes at `cache_write_1h` (default `cache_write`), reasoning at `reasoning`
+ * (default `output`), the rest of the completion at `output`. A prompt above a tier's size is
+ * priced whole at that tier's rates. Rounded to 10 decimals to drop float noise.
+ */
 export function costOf(usage: Usage, price: ModelPrice): number {
   const prompt = tokens(usage.prompt_tokens);
   const cached = Math.min(tokens(usage.cached_tokens), prompt);
   const cacheWrite = Math.min(tokens(usage.cache_write_tokens), prompt - cached);
+  const write1h = Math.min(tokens(usage.cache_write_1h_tokens), cacheWrite);
   const completion = tokens(usage.completion_tokens);
   const reasoning = Math.min(tokens(usage.reasoning_tokens), completion);
+  const r = ratesFor(price, prompt);
+  const write5m = r.cache_write ?? r.input;
   const usd =
-    (prompt - cached - cacheWrite) * price.input +
-    cached * (price.cached_input ?? price.input) +
-    cacheWrite * (price.cache_write ?? price.input) +
-    (completion - reasoning) * price.output +
-    reasoning * (price.reasoning ?? price.output);
+    (prompt - cached - cacheWrite) * r.input +
+    cached * (r.cached_input ?? r.input) +
+    (cacheWrite - write1h) * write5m +
+    write1h * (r.cache_write_1h ?? write5m) +
+    (completion - reasoning) * r.output +
+    reasoning * (r.reasoning ?? r.output);
   return Math.round(usd * 1e10) / 1e10;
+}
+
+/** The price the proxy would have used for a record: the served model first, then the one asked for. */
+export function priceFor(prices: PriceTable, provider: string | null, model: string | null, upstream: string | null, at?: number): PriceMatch | null {
+  for (const candidate of [upstream, model]) {
+    if (candidate === null) continue;
+    const match = prices.lookup(provider, candidate, at);
+    if (match !== null) return match;
+  }
+  return null;
 }
 
 /** USD of one request split as LiteLLM's x-litellm-response-cost-* headers split it. */
@@ -352,6 +228,7 @@ export interface CostParts {
   /** Uncached prompt tokens. */
   input: number;
   cacheRead: number;
+  /** Cache writes, 5-minute and 1-hour. */
   cacheCreation: number;
   /** All completion tokens, reasoning included. */
   output: number;
@@ -367,15 +244,18 @@ export function costParts(usage: Usage, price: ModelPrice): CostParts {
   const prompt = tokens(usage.prompt_tokens);
   const cached = Math.min(tokens(usage.cached_tokens), prompt);
   const cacheWrite = Math.min(tokens(usage.cache_write_tokens), prompt - cached);
+  const write1h = Math.min(tokens(usage.cache_write_1h_tokens), cacheWrite);
   const completion = tokens(usage.completion_tokens);
   const reasoningTokens = Math.min(tokens(usage.reasoning_tokens), completion);
+  const rates = ratesFor(price, prompt);
+  const write5m = rates.cache_write ?? rates.input;
   const r = (usd: number) => Math.round(usd * 1e10) / 1e10;
-  const reasoning = reasoningTokens * (price.reasoning ?? price.output);
+  const reasoning = reasoningTokens * (rates.reasoning ?? rates.output);
   return {
-    input: r((prompt - cached - cacheWrite) * price.input),
-    cacheRead: r(cached * (price.cached_input ?? price.input)),
-    cacheCreation: r(cacheWrite * (price.cache_write ?? price.input)),
-    output: r((completion - reasoningTokens) * price.output + reasoning),
+    input: r((prompt - cached - cacheWrite) * rates.input),
+    cacheRead: r(cached * (rates.cached_input ?? rates.input)),
+    cacheCreation: r((cacheWrite - write1h) * write5m + write1h * (rates.cache_write_1h ?? write5m)),
+    output: r((completion - reasoningTokens) * rates.output + reasoning),
     reasoning: r(reasoning),
   };
 }

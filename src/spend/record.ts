@@ -1,8 +1,10 @@
-// The spend record: one NDJSON line per request the proxy handled (schema 1, DESIGN.md).
+// The spend record: one NDJSON line per request the proxy handled (DESIGN.md).
 // This is the product's data and a public contract; the jobs, the DuckDB schema and users'
 // own tools read it. Add fields only at the end, never rename or retype one.
+// Schema 2 added `cache_write_1h_tokens` (the 1-hour part of cache_write_tokens); a schema 1
+// record has none, which means 0.
 
-export const SPEND_SCHEMA_VERSION = 1;
+export const SPEND_SCHEMA_VERSION = 2;
 
 export type Outcome =
   | 'success'
@@ -22,7 +24,7 @@ export const OUTCOMES: readonly Outcome[] = [
 ];
 
 export interface SpendRecord {
-  schema: 1;
+  schema: 2;
   request_id: string;
   /** Request start, ISO-8601 UTC with milliseconds. */
   ts: string;
@@ -54,6 +56,8 @@ export interface SpendRecord {
   key_alias: string | null;
   key_hash: string | null;
   error: string | null;
+  /** Schema 2: the part of cache_write_tokens written with a 1-hour lifetime (Anthropic bills it higher). */
+  cache_write_1h_tokens: number;
 }
 
 /** Token usage in the provider-neutral form pricing and records use. */
@@ -65,6 +69,8 @@ export interface Usage {
   cached_tokens: number;
   /** Prompt tokens written to the cache (a subset of prompt_tokens; Anthropic bills them higher). */
   cache_write_tokens: number;
+  /** The part of cache_write_tokens written for 1 hour rather than 5 minutes (billed higher still). */
+  cache_write_1h_tokens: number;
   /** Completion tokens spent on reasoning (a subset of completion_tokens). */
   reasoning_tokens: number;
 }
@@ -75,6 +81,7 @@ export const ZERO_USAGE: Readonly<Usage> = Object.freeze({
   total_tokens: 0,
   cached_tokens: 0,
   cache_write_tokens: 0,
+  cache_write_1h_tokens: 0,
   reasoning_tokens: 0,
 });
 
@@ -141,6 +148,6 @@ export function serializeRecord(r: SpendRecord): string {
     `"cache_write_tokens":${num(r.cache_write_tokens)},"reasoning_tokens":${num(r.reasoning_tokens)},` +
     `"cost_usd":${num(r.cost_usd)},"price_ref":${q(r.price_ref)},"tags":${escape ? json(r.tags) : plainTags(r.tags)},` +
     `"user":${q(r.user)},"metadata":${escape ? json(r.metadata) : plainMap(r.metadata)},"key_alias":${q(r.key_alias)},` +
-    `"key_hash":${q(r.key_hash)},"error":${q(r.error)}}\n`
+    `"key_hash":${q(r.key_hash)},"error":${q(r.error)},"cache_write_1h_tokens":${num(r.cache_write_1h_tokens)}}\n`
   );
 }

@@ -38,7 +38,7 @@ test('output is the smallest of max_tokens, the model limit and the cap; 16,384 
 });
 
 test('the cost parts add up to the cost: input, cache read, cache creation, output (reasoning inside output)', () => {
-  const usage = { prompt_tokens: 10_000, completion_tokens: 2_000, total_tokens: 12_000, cached_tokens: 6_000, cache_write_tokens: 1_000, reasoning_tokens: 500 };
+  const usage = { prompt_tokens: 10_000, completion_tokens: 2_000, total_tokens: 12_000, cached_tokens: 6_000, cache_write_tokens: 1_000, cache_write_1h_tokens: 0, reasoning_tokens: 500 };
   const price: ModelPrice = { ...OPUS, reasoning: 25e-6 };
   const p = costParts(usage, price);
   assert.equal(p.input, 3_000 * 4e-6);

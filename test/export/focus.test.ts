@@ -64,7 +64,7 @@ describe('FOCUS export', () => {
       for (const basis of ['estimated', 'billed'] as const) {
         for (const format of ['parquet', 'csv'] as const) {
           const out = join(h.dir, `focus-${basis}.${format}`);
-          const r = await exportFocus(db.conn, { ...PERIOD, basis, format, file: out }, loadPriceTable());
+          const r = await exportFocus(db.conn, { ...PERIOD, basis, format, file: out }, await loadPriceTable());
           assert.ok(r.rows > 100);
           files.set(`${basis}.${format}`, out);
         }

@@ -54,7 +54,7 @@ export function makeRecord(n: number, rand: () => number, startMs: number, stepM
   const unknownPrice = m.provider === 'acme';
   const cost = !ok ? 0 : unknownPrice ? null : Math.round((prompt * 1.25e-6 + completion * 1e-5 - cached * 1e-7) * 1e10) / 1e10;
   return {
-    schema: 1,
+    schema: 2,
     request_id: uuidLike(ts, rand),
     ts: new Date(ts).toISOString(),
     end_ts: new Date(ts + 400 + Math.floor(rand() * 2000)).toISOString(),
@@ -81,6 +81,7 @@ export function makeRecord(n: number, rand: () => number, startMs: number, stepM
     key_alias: pick(['support-bot', 'search', null]),
     key_hash: '3f2a9c0d1e4b5a67',
     error: ok ? null : 'upstream said no',
+    cache_write_1h_tokens: 0,
   };
 }
 

@@ -94,14 +94,14 @@ describe('ingest', () => {
     const records = makeRecords(8, 3, START, 60_000);
     const line = (i: number, patch: Record<string, unknown> = {}): string => JSON.stringify({ ...records[i]!, ...patch });
     const mistyped = line(3, { prompt_tokens: 'lots' });
-    const dupKey = line(4).replace('{"schema":1,', '{"schema":1,"schema":1,');
+    const dupKey = line(4).replace('{"schema":2,', '{"schema":2,"schema":2,');
     const lines = [
       line(0),
       'this is not json',
       line(1),
       '[1,2,3]',
       '',
-      line(2, { schema: 2 }),
+      line(2, { schema: 3 }),
       mistyped,
       dupKey,
       line(5, { request_id: '' }),
@@ -125,7 +125,7 @@ describe('ingest', () => {
     assert.equal(byLine.get(2)!.raw, 'this is not json');
     assert.match(String(byLine.get(2)!.reason), /not valid JSON/);
     assert.match(String(byLine.get(4)!.reason), /not a JSON object/);
-    assert.match(String(byLine.get(6)!.reason), /unsupported schema 2/);
+    assert.match(String(byLine.get(6)!.reason), /unsupported schema 3/);
     assert.equal(byLine.get(7)!.raw, mistyped);
     assert.match(String(byLine.get(7)!.reason), /does not fit the record schema: .*lots/);
     assert.match(String(byLine.get(8)!.reason), /duplicate key/);

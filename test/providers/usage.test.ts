@@ -19,14 +19,14 @@ test('usage and model come from the text of a chat completion without being fool
   for (const text of [JSON.stringify(chat), JSON.stringify(chat, null, 2)]) {
     const { usage, model } = usageFromText(text);
     assert.equal(model, 'gpt-4o-mini-2024-07-18');
-    assert.deepEqual(usage, { prompt_tokens: 120, completion_tokens: 30, total_tokens: 150, cached_tokens: 100, cache_write_tokens: 0, reasoning_tokens: 10 });
+    assert.deepEqual(usage, { prompt_tokens: 120, completion_tokens: 30, total_tokens: 150, cached_tokens: 100, cache_write_tokens: 0, cache_write_1h_tokens: 0, reasoning_tokens: 10 });
     assert.deepEqual(usageFromText(text), usageFromBody(JSON.parse(text)));
   }
 });
 
 test('the Responses API shape and provider variants normalise to one usage', () => {
   const responses = { id: 'resp_1', object: 'response', model: 'gpt-5', output: [], usage: { input_tokens: 50, output_tokens: 20, total_tokens: 70, input_tokens_details: { cached_tokens: 5 }, output_tokens_details: { reasoning_tokens: 8 } } };
-  assert.deepEqual(usageFromText(JSON.stringify(responses)).usage, { prompt_tokens: 50, completion_tokens: 20, total_tokens: 70, cached_tokens: 5, cache_write_tokens: 0, reasoning_tokens: 8 });
+  assert.deepEqual(usageFromText(JSON.stringify(responses)).usage, { prompt_tokens: 50, completion_tokens: 20, total_tokens: 70, cached_tokens: 5, cache_write_tokens: 0, cache_write_1h_tokens: 0, reasoning_tokens: 8 });
   // DeepSeek reports cache hits on its own field; Anthropic-style cache writes are a subset of the prompt.
   assert.equal(normaliseUsage({ prompt_tokens: 100, completion_tokens: 1, prompt_cache_hit_tokens: 60 })!.cached_tokens, 60);
   assert.equal(normaliseUsage({ prompt_tokens: 100, completion_tokens: 1, cache_creation_input_tokens: 30, prompt_tokens_details: { cached_tokens: 60 } })!.cache_write_tokens, 30);

@@ -70,7 +70,7 @@ describe('OpenAI client through the proxy', () => {
     const { data, response } = await client().chat.completions.create(chat({ user: 'customer_54321' }) as any).withResponse();
     assert.equal(data.usage?.completion_tokens, 20);
     const rec = recordOf(response.headers.get('x-tagspend-request-id'));
-    assert.equal(rec.schema, 1);
+    assert.equal(rec.schema, 2);
     assert.equal(rec.outcome, 'success');
     assert.equal(rec.status, 200);
     assert.equal(rec.endpoint, '/v1/chat/completions');
@@ -85,7 +85,7 @@ describe('OpenAI client through the proxy', () => {
     assert.equal(rec.key_alias, 'support-bot');
     assert.match(rec.key_hash ?? '', /^[0-9a-f]{16}$/);
     assert.ok(rec.cost_usd !== null && rec.cost_usd > 0, 'priced');
-    assert.match(rec.price_ref ?? '', /^builtin:/);
+    assert.match(rec.price_ref ?? '', /^genai-prices:/);
     assert.equal(Number(response.headers.get('x-tagspend-cost-usd')), rec.cost_usd);
     // The provider got its own model id and no proxy-only fields.
     assert.equal((mock.lastRequest?.body as any)?.model, 'gpt-4o-mini');

@@ -23,11 +23,11 @@ import { s3TestOptions, startS3Server, type S3Server } from '../helpers/s3server
 
 function record(id: string): SpendRecord {
   return {
-    schema: 1, request_id: id, ts: '2026-11-27T20:53:01.123Z', end_ts: '2026-11-27T20:53:01.200Z', latency_ms: 77,
+    schema: 2, request_id: id, ts: '2026-11-27T20:53:01.123Z', end_ts: '2026-11-27T20:53:01.200Z', latency_ms: 77,
     instance: 'test.a', endpoint: '/v1/chat/completions', model: 'mock/m', provider: 'mock', upstream_model: 'm',
     stream: false, status: 200, outcome: 'success', prompt_tokens: 1, completion_tokens: 2, total_tokens: 3,
     cached_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0, cost_usd: 0.001, price_ref: null, tags: ['app:x'],
-    user: null, metadata: {}, key_alias: null, key_hash: null, error: null,
+    user: null, metadata: {}, key_alias: null, key_hash: null, error: null, cache_write_1h_tokens: 0,
   };
 }
 

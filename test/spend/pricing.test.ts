@@ -18,7 +18,7 @@ function sha8(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 8);
 }
 
-const table: PriceTable = loadPriceTable();
+const table: PriceTable = await loadPriceTable();
 
 function idOf(provider: string | null, model: string): string | null {
   return table.lookup(provider, model)?.id ?? null;
@@ -32,14 +32,14 @@ describe('costOf', () => {
   });
 
   test('cached prompt tokens are charged at cached_input and not again at input', () => {
-    const price = table.lookup('openai', 'gpt-5')!.price;
+    const price: ModelPrice = { input: 1.25e-6, output: 10e-6, cached_input: 0.125e-6 };
     // 2000 uncached × 1.25e-6 + 8000 cached × 0.125e-6 + 1000 × 10e-6 = 0.0025 + 0.001 + 0.01
     const cost = costOf(usage({ prompt_tokens: 10_000, cached_tokens: 8000, completion_tokens: 1000 }), price);
     assert.equal(cost, 0.0135);
   });
 
   test('cache writes are charged at cache_write, cache reads at cached_input, the rest at input', () => {
-    const price = table.lookup('anthropic', 'claude-sonnet-4-5')!.price;
+    const price: ModelPrice = { input: 3e-6, output: 15e-6, cached_input: 0.3e-6, cache_write: 3.75e-6 };
     // 1000 uncached × 3e-6 + 1000 read × 0.3e-6 + 3000 written × 3.75e-6 + 200 × 15e-6
     // = 0.003 + 0.0003 + 0.01125 + 0.003
     const u = usage({ prompt_tokens: 5000, cached_tokens: 1000, cache_write_tokens: 3000, completion_tokens: 200 });
@@ -54,7 +54,7 @@ describe('costOf', () => {
   });
 
   test('without a reasoning rate, reasoning costs the same as output', () => {
-    const price = table.lookup('openai', 'o3')!.price;
+    const price: ModelPrice = { input: 2e-6, output: 8e-6 };
     const split = costOf(usage({ prompt_tokens: 100, completion_tokens: 1000, reasoning_tokens: 900 }), price);
     // 100 × 2e-6 + 1000 × 8e-6
     assert.equal(split, 0.0082);
@@ -76,6 +76,29 @@ describe('costOf', () => {
     assert.equal(costOf(bogus, price), 0.000015);
   });
 
+  test('1-hour cache writes are part of cache_write_tokens and charged once, at cache_write_1h', () => {
+    const price: ModelPrice = { input: 4e-6, output: 20e-6, cached_input: 0.2e-6, cache_write: 5e-6, cache_write_1h: 8e-6 };
+    // 100 uncached × 4e-6 + 1000 read × 0.2e-6 + 300 5m × 5e-6 + 200 1h × 8e-6 + 10 × 20e-6
+    // = 0.0004 + 0.0002 + 0.0015 + 0.0016 + 0.0002
+    const u = usage({ prompt_tokens: 1600, cached_tokens: 1000, cache_write_tokens: 500, cache_write_1h_tokens: 200, completion_tokens: 10 });
+    assert.equal(costOf(u, price), 0.0039);
+    // Without a 1-hour rate they cost the 5-minute rate; 1-hour writes beyond the writes are clamped.
+    const { cache_write_1h: _, ...no1h } = price;
+    assert.equal(costOf(u, no1h), 0.0033);
+    assert.equal(costOf({ ...u, cache_write_1h_tokens: 9000 }, price), costOf({ ...u, cache_write_1h_tokens: 500 }, price));
+  });
+
+  test('a prompt above a tier prices the whole request at the tier rates; at the threshold it does not', () => {
+    const price: ModelPrice = {
+      input: 3e-6, output: 15e-6, cached_input: 0.3e-6,
+      tiers: [{ above_prompt_tokens: 200_000, rates: { input: 6e-6, output: 22.5e-6, cached_input: 0.6e-6 } }],
+    };
+    // 200,000 prompt tokens: 150,000 × 3e-6 + 50,000 × 0.3e-6 + 1000 × 15e-6 = 0.45 + 0.015 + 0.015
+    assert.equal(costOf(usage({ prompt_tokens: 200_000, cached_tokens: 50_000, completion_tokens: 1000 }), price), 0.48);
+    // 200,001 (cache reads count towards the size): 150,001 × 6e-6 + 50,000 × 0.6e-6 + 1000 × 22.5e-6
+    assert.equal(costOf(usage({ prompt_tokens: 200_001, cached_tokens: 50_000, completion_tokens: 1000 }), price), 0.952506);
+  });
+
   test('the result is rounded to 10 decimals, without float noise', () => {
     const price: ModelPrice = { input: 0.1e-6, output: 0.2e-6 };
     assert.equal(costOf(usage({ prompt_tokens: 1, completion_tokens: 1 }), price), 3e-7);
@@ -84,111 +107,187 @@ describe('costOf', () => {
   });
 });
 
-describe('bundled price table', () => {
-  test('its ref is builtin:<YYYY-MM> of the as_of date, and it names its source', () => {
-    const file = JSON.parse(readFileSync(new URL('../../src/spend/prices.json', import.meta.url), 'utf8'));
-    assert.match(file.as_of, /^\d{4}-\d{2}-\d{2}$/);
-    assert.ok(file.source.includes('pricing'));
-    assert.equal(table.ref, `builtin:${file.as_of.slice(0, 7)}`);
-    assert.equal(table.size, Object.keys(file.models).length);
+/** USD per 1M tokens as published, for one request's figures. */
+interface Published {
+  input: number;
+  output: number;
+  read?: number;
+  write5m?: number;
+  write1h?: number;
+}
+
+/** The cost of a request from published per-1M rates, computed by hand (not by costOf). */
+function byHand(p: Published, u: { uncached: number; read?: number; w5?: number; w1h?: number; out: number }): number {
+  const usd = (u.uncached * p.input + (u.read ?? 0) * (p.read ?? p.input) + (u.w5 ?? 0) * (p.write5m ?? p.input) + (u.w1h ?? 0) * (p.write1h ?? p.write5m ?? p.input) + u.out * p.output) / 1e6;
+  return Math.round(usd * 1e10) / 1e10;
+}
+
+function costFor(provider: string, model: string, u: { uncached: number; read?: number; w5?: number; w1h?: number; out: number }): number {
+  const match = table.lookup(provider, model);
+  assert.ok(match, `${provider}/${model} has a price`);
+  const writes = (u.w5 ?? 0) + (u.w1h ?? 0);
+  return costOf(
+    usage({
+      prompt_tokens: u.uncached + (u.read ?? 0) + writes,
+      cached_tokens: u.read ?? 0,
+      cache_write_tokens: writes,
+      cache_write_1h_tokens: u.w1h ?? 0,
+      completion_tokens: u.out,
+    }),
+    match.price,
+  );
+}
+
+describe('published prices', () => {
+  // Anthropic's pricing page and Claude Code 2.1.332's model catalog, checked 2026-11-29.
+  const claude: Record<string, Published> = {
+    'claude-opus-5-5': { input: 4, output: 20, read: 0.2, write5m: 5, write1h: 8 },
+    'claude-sonnet-5-5': { input: 2, output: 10, read: 0.1, write5m: 2.5, write1h: 4 },
+    'claude-sonnet-5': { input: 2, output: 10, read: 0.2, write5m: 2.5, write1h: 4 },
+    'claude-opus-5': { input: 5, output: 25, read: 0.5, write5m: 6.25, write1h: 10 },
+    'claude-fable-5-1': { input: 10, output: 50, read: 0.25, write5m: 12.5, write1h: 20 },
+    'claude-haiku-4-5': { input: 1, output: 5, read: 0.1, write5m: 1.25, write1h: 2 },
+    'claude-sonnet-4-5': { input: 3, output: 15, read: 0.3, write5m: 3.75, write1h: 6 },
+    'claude-opus-4-1': { input: 15, output: 75, read: 1.5, write5m: 18.75, write1h: 30 },
+  };
+
+  test('Claude models: input, cache reads, 5-minute and 1-hour writes and output at the published rates', () => {
+    const u = { uncached: 1234, read: 50_000, w5: 3000, w1h: 7000, out: 812 };
+    for (const [model, p] of Object.entries(claude)) {
+      assert.equal(costFor('anthropic', model, u), byHand(p, u), model);
+    }
   });
 
-  test('prices per 1M tokens become USD per token', () => {
-    assert.deepEqual(table.lookup('openai', 'gpt-4o-mini')!.price, { input: 1.5e-7, output: 6e-7, cached_input: 7.5e-8 });
-    assert.deepEqual(table.lookup('anthropic', 'claude-haiku-4-5')!.price, {
-      input: 1e-6,
-      output: 5e-6,
-      cached_input: 1e-7,
-      cache_write: 1.25e-6,
-    });
+  test('cache-read multipliers are per model: 0.1x for Haiku 4.5, 0.05x for Opus 5.5 and Sonnet 5.5', () => {
+    const ratio = (model: string) => {
+      const p = table.lookup('anthropic', model)!.price;
+      return Math.round((p.cached_input! / p.input) * 1000) / 1000;
+    };
+    assert.equal(ratio('claude-haiku-4-5'), 0.1);
+    assert.equal(ratio('claude-opus-5-5'), 0.05);
+    assert.equal(ratio('claude-sonnet-5-5'), 0.05);
+    for (const model of ['claude-haiku-4-5', 'claude-opus-5-5', 'claude-sonnet-5-5']) {
+      const p = table.lookup('anthropic', model)!.price;
+      assert.equal(Math.round((p.cache_write! / p.input) * 100) / 100, 1.25, model);
+      assert.equal(Math.round((p.cache_write_1h! / p.input) * 100) / 100, 2, model);
+    }
   });
 
-  test('covers the models the issue asks for', () => {
-    const required = [
-      'openai/gpt-5', 'openai/gpt-5-mini', 'openai/gpt-5-nano', 'openai/gpt-4.1', 'openai/gpt-4.1-mini',
-      'openai/gpt-4.1-nano', 'openai/gpt-4o', 'openai/gpt-4o-mini', 'openai/o3', 'openai/o4-mini', 'openai/o1',
-      'openai/text-embedding-3-small', 'openai/text-embedding-3-large', 'anthropic/claude-opus-4-1',
-      'anthropic/claude-opus-4-5', 'anthropic/claude-sonnet-4-5', 'anthropic/claude-sonnet-4',
-      'anthropic/claude-haiku-4-5', 'anthropic/claude-3-5-haiku', 'gemini/gemini-2.5-pro', 'gemini/gemini-2.5-flash',
-      'gemini/gemini-2.5-flash-lite', 'gemini/gemini-2.0-flash', 'mistral/mistral-large', 'mistral/mistral-medium',
-      'mistral/mistral-small', 'mistral/codestral', 'deepseek/deepseek-chat', 'deepseek/deepseek-reasoner',
+  test('Claude Code\'s figure for one Opus 5.5 call (4,238 input, 16 output tokens): $0.017272', () => {
+    assert.equal(costFor('anthropic', 'claude-opus-5-5', { uncached: 4238, out: 16 }), 0.017272);
+  });
+
+  test('long context: Sonnet 4.5 and Gemini 2.5 Pro above 200k prompt tokens, GPT-6 Sol above 272k, Haiku 5.5 above 100k', () => {
+    const sonnet = { uncached: 150_000, read: 40_000, w5: 15_000, out: 2000 };
+    assert.equal(costFor('anthropic', 'claude-sonnet-4-5-20250929', sonnet), byHand({ input: 6, output: 22.5, read: 0.6, write5m: 7.5 }, sonnet));
+    const below = { ...sonnet, uncached: 145_000 };
+    assert.equal(costFor('anthropic', 'claude-sonnet-4-5', below), byHand(claude['claude-sonnet-4-5']!, below));
+    const gemini = { uncached: 250_000, out: 1000 };
+    assert.equal(costFor('gemini', 'gemini-2.5-pro', gemini), byHand({ input: 2.5, output: 15 }, gemini));
+    const gpt6 = { uncached: 300_000, read: 10_000, out: 1000 };
+    assert.equal(costFor('openai', 'gpt-6-sol', gpt6), byHand({ input: 4, output: 15, read: 0.4 }, gpt6));
+    const haiku = { uncached: 90_000, read: 20_000, w1h: 1000, out: 500 };
+    assert.equal(costFor('anthropic', 'claude-haiku-5-5', haiku), byHand({ input: 0.5, output: 2.5, read: 0.05, write5m: 0.625, write1h: 1 }, haiku));
+    const small = { uncached: 9000, out: 500 };
+    assert.equal(costFor('anthropic', 'claude-haiku-5-5', small), byHand({ input: 0.1, output: 0.5 }, small));
+  });
+
+  test('OpenAI, Gemini, DeepSeek and Mistral list prices (the figures the hand-kept table of 2026-11-27 had)', () => {
+    const expected: [string, string, Published][] = [
+      ['openai', 'gpt-5', { input: 1.25, output: 10, read: 0.125 }],
+      ['openai', 'gpt-5-mini', { input: 0.25, output: 2, read: 0.025 }],
+      ['openai', 'gpt-4.1', { input: 2, output: 8, read: 0.5 }],
+      ['openai', 'gpt-4o-mini', { input: 0.15, output: 0.6, read: 0.075 }],
+      ['openai', 'o3', { input: 2, output: 8, read: 0.5 }],
+      ['openai', 'text-embedding-3-small', { input: 0.02, output: 0 }],
+      ['gemini', 'gemini-2.5-flash', { input: 0.3, output: 2.5, read: 0.03 }],
+      ['deepseek', 'deepseek-chat', { input: 0.28, output: 0.42, read: 0.028 }],
+      ['mistral', 'mistral-large-latest', { input: 0.5, output: 1.5 }],
+      ['mistral', 'codestral-2508', { input: 0.3, output: 0.9 }],
     ];
-    const missing = required.filter((id) => idOf(null, id) !== id);
-    assert.deepEqual(missing, []);
-    for (const id of required.filter((r) => r.startsWith('anthropic/'))) {
-      const p = table.lookup(null, id)!.price;
-      assert.ok(p.cached_input! < p.input && p.cache_write! > p.input, `${id} has cache read and write prices`);
+    const u = { uncached: 1000, read: 500, out: 100 };
+    for (const [provider, model, p] of expected) {
+      assert.equal(costFor(provider, model, { ...u, out: p.output === 0 ? 0 : u.out }), byHand(p, { ...u, out: p.output === 0 ? 0 : u.out }), `${provider}/${model}`);
     }
   });
 });
 
+describe('price sources', () => {
+  test('every match names its layer: the bundled corrections, else the genai-prices data of the installed version', () => {
+    const version = JSON.parse(readFileSync(new URL('../../node_modules/@pydantic/genai-prices/package.json', import.meta.url), 'utf8')).version;
+    const corrections = JSON.parse(readFileSync(new URL('../../src/spend/price-corrections.json', import.meta.url), 'utf8'));
+    assert.equal(table.ref, `tagspend:${corrections.as_of}+genai-prices:${version}`);
+    assert.equal(table.lookup('anthropic', 'claude-opus-5-5')!.ref, `genai-prices:${version}`);
+    assert.equal(table.lookup('anthropic', 'claude-sonnet-5-5')!.ref, `tagspend:${corrections.as_of}`);
+    assert.ok(table.size > 1000);
+  });
+
+  test('a price that changes on a date is looked up for the instant asked, before and after the change', async () => {
+    const providers = [
+      {
+        id: 'acme', name: 'Acme', api_pattern: 'acme', models: [
+          {
+            id: 'acme-1', match: { equals: 'acme-1' },
+            prices: [{ prices: { input_mtok: 1, output_mtok: 2 } }, { constraint: { start_date: '2026-10-07' }, prices: { input_mtok: 0.5, output_mtok: 2 } }],
+          },
+        ],
+      },
+    ];
+    const t = await loadPriceTable({ data: { providers: providers as never, ref: 'genai-prices:test' } });
+    const before = Date.parse('2026-10-06T23:59:59Z');
+    const after = Date.parse('2026-10-07T00:00:00Z');
+    assert.equal(t.lookup('acme', 'acme-1', before)!.price.input, 1e-6);
+    assert.equal(t.lookup('acme', 'acme-1', after)!.price.input, 5e-7);
+    assert.equal(t.lookup('acme', 'acme-1', before)!.price.input, 1e-6);
+    assert.equal(t.lookup('acme', 'acme-1', after + 86_400_000)!.price.input, 5e-7);
+    assert.equal(t.lookup('acme', 'acme-1', after)!.ref, 'genai-prices:test');
+  });
+});
+
 describe('lookup', () => {
-  test('dated ids resolve to their family', () => {
+  test('dated ids resolve to their model', () => {
     assert.equal(idOf('openai', 'gpt-5-2025-08-07'), 'openai/gpt-5');
     assert.equal(idOf('openai', 'gpt-4o-mini-2024-07-18'), 'openai/gpt-4o-mini');
     assert.equal(idOf('anthropic', 'claude-sonnet-4-5-20250929'), 'anthropic/claude-sonnet-4-5');
-    assert.equal(idOf('anthropic', 'claude-sonnet-4-5@20250929'), 'anthropic/claude-sonnet-4-5');
-    assert.equal(idOf('anthropic', 'claude-3-5-haiku-latest'), 'anthropic/claude-3-5-haiku');
+    assert.equal(idOf('anthropic', 'claude-opus-5-5-20261001'), 'anthropic/claude-opus-5-5');
+    assert.equal(idOf('anthropic', 'claude-sonnet-5-5-20261001'), 'anthropic/claude-sonnet-5-5');
     assert.equal(idOf('mistral', 'mistral-large-latest'), 'mistral/mistral-large');
-    assert.equal(idOf('gemini', 'gemini-2.5-flash-lite-preview-06-17'), 'gemini/gemini-2.5-flash-lite');
-  });
-
-  test('an exact id wins over its family', () => {
-    const dated = table.lookup('openai', 'gpt-4o-2024-05-13')!;
-    assert.equal(dated.id, 'openai/gpt-4o-2024-05-13');
-    assert.equal(dated.price.input, 5e-6);
-    assert.equal(table.lookup('openai', 'gpt-4o-2024-08-06')!.price.input, 2.5e-6);
-    assert.equal(idOf('mistral', 'mistral-large-2411'), 'mistral/mistral-large-2411');
-  });
-
-  test('a suffix that is not a date is not stripped', () => {
-    assert.equal(idOf('openai', 'gpt-5-13-45'), null);
-    assert.equal(idOf('openai', 'gpt-5-preview'), null);
-    assert.equal(idOf('openai', 'gpt-5-2025-08-07-latest'), null);
   });
 
   test('unknown models resolve to null', () => {
     assert.equal(table.lookup('openai', 'gpt-99'), null);
-    assert.equal(table.lookup('groq', 'llama-3.3-70b-versatile'), null);
     assert.equal(table.lookup(null, 'no-such-model'), null);
     assert.equal(table.lookup('openai', ''), null);
     assert.equal(table.lookup(null, `gpt-4o${'/'.repeat(300)}`), null);
+    assert.equal(table.lookup('mock', 'mock-gpt'), null);
   });
 
-  test("a provider with its own entries never borrows another provider's price", () => {
+  test("a provider with prices of its own never borrows another provider's price", () => {
     assert.equal(table.lookup('openai', 'claude-sonnet-4-5'), null);
     assert.equal(table.lookup('anthropic', 'gpt-4o'), null);
   });
 
-  test('provider-prefixed and unprefixed ids resolve, case-insensitively', () => {
+  test('provider-prefixed and unprefixed ids resolve, case-insensitively; gemini and xai are the data\'s google and x-ai', () => {
     assert.equal(idOf(null, 'openai/gpt-5'), 'openai/gpt-5');
     assert.equal(idOf(null, 'gpt-4.1-mini'), 'openai/gpt-4.1-mini');
-    assert.equal(idOf(null, 'deepseek-reasoner'), 'deepseek/deepseek-reasoner');
     assert.equal(idOf('openai', 'openai/gpt-5'), 'openai/gpt-5');
     assert.equal(idOf('OpenAI', 'GPT-4o'), 'openai/gpt-4o');
-    assert.equal(idOf('gemini', 'models/gemini-2.5-pro'), 'gemini/gemini-2.5-pro');
+    assert.equal(idOf('gemini', 'models/gemini-2.5-pro'), 'google/gemini-2.5-pro');
+    assert.match(idOf('xai', 'grok-4') ?? '', /^x-ai\//);
   });
 
-  test('reseller ids resolve by stripping the reseller prefix', () => {
-    assert.equal(idOf(null, 'openrouter/anthropic/claude-sonnet-4.5'), 'anthropic/claude-sonnet-4-5');
-    assert.equal(idOf('openrouter', 'anthropic/claude-haiku-4.5'), 'anthropic/claude-haiku-4-5');
-    assert.equal(idOf('openrouter', 'openai/gpt-4o-2024-08-06'), 'openai/gpt-4o');
-    assert.equal(idOf('openrouter', 'google/gemini-2.5-flash'), 'gemini/gemini-2.5-flash');
-    assert.equal(idOf('openrouter', 'mistralai/mistral-large'), 'mistral/mistral-large');
-    assert.equal(idOf('openrouter', 'meta-llama/llama-3.3-70b-instruct'), null);
-  });
-
-  test('the mock provider is priced by the model name it serves', () => {
+  test('the mock provider and providers of the user\'s naming are priced by the model name they serve', () => {
     assert.equal(idOf('mock', 'gpt-4o-mini'), 'openai/gpt-4o-mini');
     assert.equal(idOf(null, 'mock/gpt-4o-mini'), 'openai/gpt-4o-mini');
-    assert.equal(idOf('mock', 'claude-sonnet-4-5-20250929'), 'anthropic/claude-sonnet-4-5');
-    assert.equal(idOf('mock', 'mock-gpt'), null);
+    assert.equal(idOf('mock', 'claude-opus-5-5-20261001'), 'anthropic/claude-opus-5-5');
+    assert.equal(idOf('mock', 'claude-haiku-5-5'), 'anthropic/claude-haiku-5-5');
+    assert.equal(idOf('mock', 'anthropic/claude-haiku-4-5'), 'anthropic/claude-haiku-4-5');
   });
 
   test('repeated lookups return the same memoised match', () => {
-    const first = table.lookup('openrouter', 'anthropic/claude-opus-4.5');
+    const first = table.lookup('anthropic', 'claude-opus-4-5');
     assert.ok(first);
-    assert.equal(table.lookup('openrouter', 'anthropic/claude-opus-4.5'), first);
+    assert.equal(table.lookup('anthropic', 'claude-opus-4-5'), first);
     assert.ok(Object.isFrozen(first) && Object.isFrozen(first.price));
   });
 });
@@ -208,9 +307,9 @@ describe('overrides file', () => {
     return path;
   }
 
-  function problemsOf(path: string): string[] {
+  async function problemsOf(path: string): Promise<string[]> {
     try {
-      loadPriceTable({ overridesFile: path });
+      await loadPriceTable({ overridesFile: path });
     } catch (err) {
       assert.ok(err instanceof ConfigError);
       return err.problems;
@@ -218,17 +317,17 @@ describe('overrides file', () => {
     assert.fail('expected a ConfigError');
   }
 
-  test('adds and replaces entries, which carry the file ref', () => {
+  test('adds and replaces entries, which carry the file ref', async () => {
     const path = write('prices.json', {
       models: {
         'groq/llama-3.3-70b-versatile': { input_usd_per_1m: 0.59, output_usd_per_1m: 0.79 },
         'openai/gpt-4o': { input_usd_per_1m: 2, output_usd_per_1m: 8, cached_input_usd_per_1m: 1 },
       },
     });
-    const t = loadPriceTable({ overridesFile: path });
+    const t = await loadPriceTable({ overridesFile: path });
     const fileRef = `file:prices.json@${sha8(path)}`;
-    assert.equal(t.ref, `${table.ref}+${fileRef}`);
-    assert.equal(t.size, table.size + 1);
+    assert.equal(t.ref, `${fileRef}+${table.ref}`);
+    assert.equal(t.size, table.size + 2);
     assert.deepEqual(t.lookup('groq', 'llama-3.3-70b-versatile'), {
       price: { input: 5.9e-7, output: 7.9e-7 },
       ref: fileRef,
@@ -237,29 +336,45 @@ describe('overrides file', () => {
     const replaced = t.lookup('openai', 'gpt-4o-2024-11-20')!;
     assert.equal(replaced.ref, fileRef);
     assert.deepEqual(replaced.price, { input: 2e-6, output: 8e-6, cached_input: 1e-6 });
-    assert.equal(t.lookup('openai', 'gpt-4o-mini')!.ref, table.ref);
+    assert.equal(t.lookup('openai', 'gpt-4o-mini')!.ref, table.lookup('openai', 'gpt-4o-mini')!.ref);
   });
 
-  test('a YAML file works and a replaced entry re-prices its bundled aliases', () => {
+  test('a YAML file works, a replaced entry re-prices its bundled aliases, and tiers and 1-hour writes are read', async () => {
     const path = write(
       'team-prices.yaml',
-      ['models:', '  anthropic/claude-sonnet-4-5:', '    input_usd_per_1m: 2.4', '    output_usd_per_1m: 12', ''].join('\n'),
+      [
+        'models:',
+        '  mistral/mistral-large:',
+        '    input_usd_per_1m: 0.4',
+        '    output_usd_per_1m: 1.2',
+        '  anthropic/claude-opus-5-5:',
+        '    input_usd_per_1m: 3.6',
+        '    output_usd_per_1m: 18',
+        '    cache_write_1h_usd_per_1m: 7.2',
+        '    tiers:',
+        '      - above_prompt_tokens: 500000',
+        '        input_usd_per_1m: 7.2',
+        '',
+      ].join('\n'),
     );
-    const t = loadPriceTable({ overridesFile: path });
-    const viaAlias = t.lookup('openrouter', 'anthropic/claude-sonnet-4.5')!;
+    const t = await loadPriceTable({ overridesFile: path });
+    const viaAlias = t.lookup('mistral', 'mistral-large-2512')!;
     assert.equal(viaAlias.ref, `file:team-prices.yaml@${sha8(path)}`);
-    assert.deepEqual(viaAlias.price, { input: 2.4e-6, output: 1.2e-5 });
+    assert.deepEqual(viaAlias.price, { input: 4e-7, output: 1.2e-6 });
+    assert.deepEqual(t.lookup('anthropic', 'claude-opus-5-5-20261001')!.price, {
+      input: 3.6e-6, output: 1.8e-5, cache_write_1h: 7.2e-6,
+      tiers: [{ above_prompt_tokens: 500_000, rates: { input: 7.2e-6, output: 1.8e-5, cache_write_1h: 7.2e-6 } }],
+    });
   });
 
-  test('an unprefixed id listed by two providers needs the provider', () => {
+  test('an override for a provider wins for that provider only', async () => {
     const path = write('azure.json', { models: { 'azure/gpt-4o-mini': { input_usd_per_1m: 0.165, output_usd_per_1m: 0.66 } } });
-    const t = loadPriceTable({ overridesFile: path });
-    assert.equal(t.lookup(null, 'gpt-4o-mini'), null);
+    const t = await loadPriceTable({ overridesFile: path });
     assert.equal(t.lookup('azure', 'gpt-4o-mini')!.id, 'azure/gpt-4o-mini');
     assert.equal(t.lookup('openai', 'gpt-4o-mini')!.id, 'openai/gpt-4o-mini');
   });
 
-  test('a bad file lists every problem in one ConfigError', () => {
+  test('a bad file lists every problem in one ConfigError', async () => {
     const path = write('bad.json', {
       currency: 'EUR',
       models: {
@@ -270,7 +385,7 @@ describe('overrides file', () => {
         'OpenAI/A': { input_usd_per_1m: 1, output_usd_per_1m: 1 },
       },
     });
-    const problems = problemsOf(path);
+    const problems = await problemsOf(path);
     const expected = [
       /currency/,
       /models\["no-provider"\]: key must be "<provider>\/<model>"/,
@@ -285,15 +400,15 @@ describe('overrides file', () => {
     assert.ok(problems.every((p) => p.startsWith(`pricing.overrides_file ${path}: `)));
   });
 
-  test('alias clashes, unreadable and unparseable files are reported', () => {
+  test('alias clashes, unreadable and unparseable files are reported', async () => {
     const clash = write('clash.json', {
       models: {
         'openai/x': { input_usd_per_1m: 1, output_usd_per_1m: 1, aliases: ['y'] },
         'openai/y': { input_usd_per_1m: 2, output_usd_per_1m: 2 },
       },
     });
-    assert.match(problemsOf(clash).join('\n'), /aliases: "y" already names "openai\/y"/);
-    assert.match(problemsOf(join(dir, 'missing.yaml')).join('\n'), /cannot read/);
-    assert.match(problemsOf(write('broken.json', '{"models": ')).join('\n'), /cannot parse/);
+    assert.match((await problemsOf(clash)).join('\n'), /aliases: "y" already names "openai\/y"/);
+    assert.match((await problemsOf(join(dir, 'missing.yaml'))).join('\n'), /cannot read/);
+    assert.match((await problemsOf(write('broken.json', '{"models": '))).join('\n'), /cannot parse/);
   });
 });

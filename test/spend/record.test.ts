@@ -4,12 +4,12 @@ import { serializeRecord, type SpendRecord } from '../../src/spend/record.ts';
 import { isoTimestamp } from '../../src/spend/timestamp.ts';
 
 const base: SpendRecord = {
-  schema: 1, request_id: '019ac6f2-0000-7000-8000-000000000000', ts: '2026-11-27T20:53:01.123Z', end_ts: '2026-11-27T20:53:01.935Z',
+  schema: 2, request_id: '019ac6f2-0000-7000-8000-000000000000', ts: '2026-11-27T20:53:01.123Z', end_ts: '2026-11-27T20:53:01.935Z',
   latency_ms: 812, instance: 'web1.a1b2c3', endpoint: '/v1/chat/completions', model: 'openai/gpt-5', provider: 'openai',
   upstream_model: 'gpt-5-2025-08-07', stream: false, status: 200, outcome: 'success', prompt_tokens: 12, completion_tokens: 40,
   total_tokens: 52, cached_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0, cost_usd: 0.000415, price_ref: 'builtin:2026-11',
   tags: ['app:customer-support-bot', 'env:production'], user: 'customer_54321', metadata: { project: 'q4-sales-analysis' },
-  key_alias: 'support-bot', key_hash: '3f2a9c0d1e4b5a67', error: null,
+  key_alias: 'support-bot', key_hash: '3f2a9c0d1e4b5a67', error: null, cache_write_1h_tokens: 0,
 };
 
 test('a serialised record is byte-for-byte JSON.stringify of it, newline-terminated', () => {

@@ -60,7 +60,7 @@ const focusCommand: CommandModule<CommonArgs, FocusArgs> = {
         import('node:path'),
       ]);
       const overridesFile = resolved.config.pricing.overrides_file;
-      const prices = loadPriceTable(overridesFile ? { overridesFile } : {});
+      const prices = await loadPriceTable(overridesFile ? { overridesFile } : {});
       // Our own statements write the file: the snapshot is opened with file access on.
       const db = await openForReading(resolved.paths, argv.db, { allowFiles: true });
       try {
