@@ -26,6 +26,7 @@ CREATE OR REPLACE TEMP MACRO spend_measures(r) AS {
   cached_tokens: coalesce(sum(r.cached_tokens), 0)::BIGINT,
   cache_write_tokens: coalesce(sum(r.cache_write_tokens), 0)::BIGINT,
   reasoning_tokens: coalesce(sum(r.reasoning_tokens), 0)::BIGINT,
+  cache_write_1h_tokens: coalesce(sum(r.cache_write_1h_tokens), 0)::BIGINT,
   spend_usd: coalesce(sum(r.cost_usd), 0)::DECIMAL(38, 10),
   billed_usd: coalesce(sum(r.billed_usd), 0)::DECIMAL(38, 10)
 };

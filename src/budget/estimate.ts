@@ -80,7 +80,9 @@ export interface CostEstimate {
 export function estimateCost(e: EstimateInput): CostEstimate {
   const p = e.price;
   const inputTokens = Math.ceil(e.bodyBytes / bytesPerToken(e.model));
-  const inputRate = Math.max(p.input, p.cache_write ?? 0, p.cached_input ?? 0);
+  // The dearest rates of the base price and of every long-context tier the prompt might reach.
+  const cards = [p, ...(p.tiers ?? []).map((t) => t.rates)];
+  const inputRate = Math.max(...cards.map((c) => Math.max(c.input, c.cache_write ?? 0, c.cache_write_1h ?? 0, c.cached_input ?? 0)));
   let outputTokens = 0;
   if (e.producesOutput) {
     let limit = requestedOutputTokens(e.body) ?? Number.POSITIVE_INFINITY;
@@ -90,7 +92,7 @@ export function estimateCost(e: EstimateInput): CostEstimate {
     const n = positiveInt(e.body.n);
     if (n !== null) outputTokens *= Math.min(n, MAX_CHOICES);
   }
-  const outputRate = Math.max(p.output, p.reasoning ?? 0);
+  const outputRate = Math.max(...cards.map((c) => Math.max(c.output, c.reasoning ?? 0)));
   const input = inputTokens * inputRate;
   return { total: input + outputTokens * outputRate, input, inputTokens, outputTokens };
 }

@@ -15,6 +15,8 @@ export interface ResolvedProvider {
   baseUrl: string;
   apiKey: string | null;
   headers: Readonly<Record<string, string>>;
+  /** Serves Anthropic's Messages API (`/v1/messages`) below its base URL. */
+  anthropicNative: boolean;
 }
 
 export interface ResolvedKey {
@@ -221,7 +223,7 @@ function resolveConfig(config: Config, env: NodeJS.ProcessEnv, cwd: string): Res
   // Presets whose key is in the environment are usable without a config entry.
   for (const [name, preset] of Object.entries(PROVIDER_PRESETS)) {
     const apiKey = env[preset.apiKeyEnv];
-    if (apiKey) providers.set(name, { name, baseUrl: preset.baseUrl, apiKey, headers: {} });
+    if (apiKey) providers.set(name, { name, baseUrl: preset.baseUrl, apiKey, headers: {}, anthropicNative: preset.anthropicNative === true });
   }
   for (const [name, p] of Object.entries(config.providers)) {
     const preset = PROVIDER_PRESETS[p.preset ?? name];
@@ -239,7 +241,8 @@ function resolveConfig(config: Config, env: NodeJS.ProcessEnv, cwd: string): Res
     } else if (!apiKey && keyEnv) {
       apiKey = env[keyEnv] ?? null;
     }
-    providers.set(name, { name, baseUrl: baseUrl.replace(/\/+$/, ''), apiKey, headers: p.headers });
+    const anthropicNative = p.anthropic_native ?? preset?.anthropicNative === true;
+    providers.set(name, { name, baseUrl: baseUrl.replace(/\/+$/, ''), apiKey, headers: p.headers, anthropicNative });
   }
   if (config.default_provider && !providers.has(config.default_provider)) {
     problems.push(`default_provider: "${config.default_provider}" is not a configured provider`);

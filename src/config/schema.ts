@@ -17,6 +17,8 @@ const providerSchema = z.strictObject({
   api_key_env: z.string().min(1).optional(),
   /** Extra headers sent upstream with every request (e.g. OpenRouter's HTTP-Referer). */
   headers: z.record(z.string(), z.string()).default({}),
+  /** Serves Anthropic's Messages API below base_url (gateways, Anthropic-compatible servers); default: true for the anthropic preset. */
+  anthropic_native: z.boolean().optional(),
 });
 
 const keySchema = z.strictObject({

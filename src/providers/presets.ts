@@ -1,14 +1,17 @@
-// OpenAI-compatible providers tagspend knows by name. A preset is usable without any config
-// entry as soon as its key variable is set: `openai/gpt-5` then routes to OpenAI.
+// Providers tagspend knows by name. A preset is usable without any config entry as soon as its
+// key variable is set: `openai/gpt-5` then routes to OpenAI. All speak OpenAI's API; anthropic
+// also serves the native Messages API at the same base URL.
 
 export interface ProviderPreset {
   baseUrl: string;
   apiKeyEnv: string;
+  /** Serves Anthropic's Messages API (`/messages`) below baseUrl. */
+  anthropicNative?: boolean;
 }
 
 export const PROVIDER_PRESETS: Readonly<Record<string, ProviderPreset>> = Object.freeze({
   openai: { baseUrl: 'https://api.openai.com/v1', apiKeyEnv: 'OPENAI_API_KEY' },
-  anthropic: { baseUrl: 'https://api.anthropic.com/v1', apiKeyEnv: 'ANTHROPIC_API_KEY' },
+  anthropic: { baseUrl: 'https://api.anthropic.com/v1', apiKeyEnv: 'ANTHROPIC_API_KEY', anthropicNative: true },
   gemini: { baseUrl: 'https://generativelanguage.googleapis.com/v1beta/openai', apiKeyEnv: 'GEMINI_API_KEY' },
   openrouter: { baseUrl: 'https://openrouter.ai/api/v1', apiKeyEnv: 'OPENROUTER_API_KEY' },
   groq: { baseUrl: 'https://api.groq.com/openai/v1', apiKeyEnv: 'GROQ_API_KEY' },

@@ -60,8 +60,8 @@ const MODEL_KEY = Buffer.from('"model"');
  * scanned as they are: every byte of a multi-byte UTF-8 character is >= 0x80, so quotes,
  * backslashes and braces cannot be confused with one.
  */
-export function usageFromBytes(buf: Buffer): { usage: Usage | null; model: string | null } {
-  const usage = usageObjectIn(buf);
+export function usageFromBytes(buf: Buffer, normalise: UsageNormaliser = normaliseUsage): { usage: Usage | null; model: string | null } {
+  const usage = usageObjectIn(buf, normalise);
   if (usage === undefined) {
     let parsed: unknown = null;
     try {
@@ -69,13 +69,18 @@ export function usageFromBytes(buf: Buffer): { usage: Usage | null; model: strin
     } catch {
       return { usage: null, model: null };
     }
-    return usageFromBody(parsed);
+    if (normalise === normaliseUsage) return usageFromBody(parsed);
+    const b = obj(parsed);
+    return { usage: normalise(b.usage), model: typeof b.model === 'string' ? b.model : null };
   }
   return { usage, model: modelIn(buf) };
 }
 
+/** Turns a provider's `usage` object into the record's usage (OpenAI's shapes by default). */
+export type UsageNormaliser = (raw: unknown) => Usage | null;
+
 /** undefined when no well-formed top-level-looking usage object was found. */
-function usageObjectIn(buf: Buffer): Usage | null | undefined {
+function usageObjectIn(buf: Buffer, normalise: UsageNormaliser): Usage | null | undefined {
   const at = buf.lastIndexOf(USAGE_KEY);
   if (at < 0) return undefined;
   let i = skipSpace(buf, at + USAGE_KEY.length);
@@ -85,7 +90,7 @@ function usageObjectIn(buf: Buffer): Usage | null | undefined {
   const end = closingIndex(buf, i);
   if (end < 0) return undefined;
   try {
-    return normaliseUsage(JSON.parse(buf.toString('utf8', i, end + 1)));
+    return normalise(JSON.parse(buf.toString('utf8', i, end + 1)));
   } catch {
     return undefined;
   }

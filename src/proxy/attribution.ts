@@ -88,7 +88,8 @@ function headerMetadata(raw: string | undefined): Record<string, string> {
   return metadataObject(parsed, 'x-litellm-spend-logs-metadata header');
 }
 
-function userId(value: unknown, source: string): string | null {
+/** An end-user id from `source`: null when absent or empty, a 400 when not a short printable string. */
+export function userId(value: unknown, source: string): string | null {
   if (value === undefined || value === null || value === '') return null;
   if (typeof value !== 'string') throw new InvalidAttributionError(`${source} must be a string`, { param: source });
   if (value.length > MAX_TAG_LENGTH || CONTROL_CHARS.test(value)) {

@@ -58,9 +58,9 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-/** Answers with the OpenAI error shape for any error; returns the status sent. */
-export function sendError(res: ServerResponse, err: unknown): number {
-  const { status, body } = toOpenAIError(err);
+/** Answers with the OpenAI error shape (or the one `shape` gives) for any error; returns the status sent. */
+export function sendError(res: ServerResponse, err: unknown, shape: (err: unknown) => { status: number; body: unknown } = toOpenAIError): number {
+  const { status, body } = shape(err);
   const headers: Record<string, string> = {};
   if (err instanceof BudgetExceededError) {
     headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterSeconds)));

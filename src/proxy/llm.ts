@@ -1,7 +1,8 @@
-// The handler behind every OpenAI-compatible API endpoint: authenticate, read and attribute
-// the request, route it, forward it, and make sure exactly one spend record is written per
-// request before the response's last byte goes out, whatever happens (recorder.ts writes it,
-// relay.ts passes answers on).
+// The handler behind every API endpoint, OpenAI-compatible and Anthropic-native alike:
+// authenticate, read and attribute the request, route it, forward it, and make sure exactly one
+// spend record is written per request before the response's last byte goes out, whatever
+// happens (recorder.ts writes it, relay.ts passes answers on). What differs between the two
+// APIs is a dialect (dialect.ts, messages.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { InvalidAttributionError, InvalidJsonError, InvalidRequestError, UpstreamError, toOpenAIError } from '../errors.ts';
@@ -11,7 +12,8 @@ import type { PriceTable } from '../spend/pricing.ts';
 import type { SpendWriter } from '../spool/writer.ts';
 import { attribute, redactMetadata } from './attribution.ts';
 import { refuseViewer, type KeyRing } from './auth.ts';
-import { readBody, sendError } from './http.ts';
+import { readBody } from './http.ts';
+import { OPENAI_API, type ApiDialect } from './dialect.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { BudgetGate } from '../budget/gate.ts';
 import { admit } from './admission.ts';
@@ -43,7 +45,7 @@ export interface LlmDeps {
 
 /** Request headers a provider may need; everything else (auth above all) stays here. */
 const FORWARDED_HEADERS = ['openai-beta', 'openai-organization', 'openai-project', 'anthropic-version', 'anthropic-beta', 'http-referer', 'x-title'];
-const STREAMABLE = new Set(['/chat/completions', '/completions', '/responses']);
+const STREAMABLE = new Set(['/chat/completions', '/completions', '/responses', '/messages']);
 const USAGE_OPTION_ENDPOINTS = new Set(['/chat/completions', '/completions']);
 const CLIENT_GONE_MESSAGE = 'client disconnected before the response was complete';
 
@@ -51,8 +53,8 @@ export function createLlmHandler(deps: LlmDeps) {
   const hashUser = userIdForm(deps.userIdSalt);
   const record = createRecorder(deps);
 
-  /** Every failure ends here: its record, then an OpenAI-shaped error (or a cut connection). */
-  function fail(d: Draft, res: ServerResponse, err: unknown): void {
+  /** Every failure ends here: its record, then an error in the API's shape (or a cut connection). */
+  function fail(d: Draft, res: ServerResponse, err: unknown, api: ApiDialect): void {
     const outcome = outcomeOf(err);
     if (outcome === 'client_disconnect') {
       record(d, outcome, res.headersSent ? res.statusCode : 0, CLIENT_GONE_MESSAGE, d.usage ? undefined : { cost: null, ref: null });
@@ -72,31 +74,31 @@ export function createLlmHandler(deps: LlmDeps) {
     res.setHeader('x-tagspend-request-id', d.requestId);
     res.setHeader('x-litellm-call-id', d.requestId);
     if (err instanceof UpstreamError && err.retryAfter) res.setHeader('retry-after', err.retryAfter);
-    sendError(res, err);
+    api.sendError(res, err);
   }
 
   /** A whole answer arrived (called from undici's parser: it must not throw). */
-  function answered(d: Draft, res: ServerResponse, answer: WholeAnswer): void {
+  function answered(d: Draft, res: ServerResponse, answer: WholeAnswer, api: ApiDialect, free: boolean): void {
     try {
       if (answer.statusCode >= 400) {
         throw upstreamError(answer.statusCode, answer.body.toString('utf8'), parseRawHeaders(answer.rawHeaders), d.route!.provider.name);
       }
-      sendWholeAnswer(d, answer, res, record);
+      sendWholeAnswer(d, answer, res, record, api.normaliseUsage, free);
     } catch (err) {
-      failSafely(d, res, err);
+      failSafely(d, res, err, api);
     }
   }
 
-  function failSafely(d: Draft, res: ServerResponse, err: unknown): void {
+  function failSafely(d: Draft, res: ServerResponse, err: unknown, api: ApiDialect): void {
     try {
-      fail(d, res, err);
+      fail(d, res, err, api);
     } catch (inner) {
       deps.logger.error({ err: inner, request_id: d.requestId }, 'could not answer a failed request');
       if (!res.destroyed) res.destroy();
     }
   }
 
-  return async function handle(req: IncomingMessage, res: ServerResponse, endpoint: string, recordEndpoint: string): Promise<void> {
+  return async function handle(req: IncomingMessage, res: ServerResponse, endpoint: string, recordEndpoint: string, api: ApiDialect = OPENAI_API): Promise<void> {
     const startMs = deps.clock();
     const d: Draft = {
       startMs,
@@ -131,6 +133,7 @@ export function createLlmHandler(deps: LlmDeps) {
       d.stream = body.stream === true;
       const key = d.principal.key;
       const attr = attribute(body, req.headers, key);
+      api.attribute?.(body, req.headers, attr);
       d.tags = attr.tags;
       d.metadata = attr.metadata;
       if (deps.redactKeys.length) redactMetadata(d.metadata, deps.redactKeys);
@@ -143,7 +146,7 @@ export function createLlmHandler(deps: LlmDeps) {
           }
         }
       }
-      d.route = deps.router.route(body.model);
+      d.route = api.route(deps.router, body.model);
       if (key) checkModelAllowed(d.model!, key.allowedModels);
       d.reservation = admit(deps, d, body, raw.length);
 
@@ -165,13 +168,15 @@ export function createLlmHandler(deps: LlmDeps) {
         const v = req.headers[h];
         if (typeof v === 'string') headers[h] = v;
       }
-      const request: UpstreamRequest = { provider: d.route.provider, path: endpoint, method: 'POST', body: JSON.stringify(body), headers };
+      for (const h in api.defaultHeaders) headers[h] ??= api.defaultHeaders[h]!;
+      const request: UpstreamRequest = { provider: d.route.provider, path: endpoint, method: 'POST', body: JSON.stringify(body), headers, keyHeader: api.keyHeader };
       if (abort.aborted) throw new ClientGoneError();
       if (!d.stream) {
+        const free = api.free.has(endpoint);
         // Answered (or failed) from undici's callbacks; nothing to await here.
         call = deps.upstream.fetchWhole(request, {
-          onAnswer: (answer) => answered(d, res, answer),
-          onFailure: (err) => failSafely(d, res, err),
+          onAnswer: (answer) => answered(d, res, answer, api, free),
+          onFailure: (err) => failSafely(d, res, err, api),
         });
         return;
       }
@@ -186,12 +191,12 @@ export function createLlmHandler(deps: LlmDeps) {
         throw upstreamError(up.statusCode, text, up.headers, d.route.provider.name);
       }
       if (String(up.headers['content-type'] ?? '').includes('text/event-stream')) {
-        await relayStream(d, up, res, hideUsageChunk, abort, record);
+        await relayStream(d, up, res, api.newTap(hideUsageChunk), abort, record);
       } else {
-        await relayJson(d, up, res, abort, record);
+        await relayJson(d, up, res, abort, record, api.normaliseUsage);
       }
     } catch (err) {
-      fail(d, res, err);
+      fail(d, res, err, api);
     }
   };
 }

@@ -3,10 +3,10 @@
 // its end. Either way the record is written before the response's last byte goes out.
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { usageFromBytes } from '../providers/usage.ts';
+import { normaliseUsage, usageFromBytes, type UsageNormaliser } from '../providers/usage.ts';
 import { costParts } from '../spend/pricing.ts';
 import { ClientGoneError, type Draft, type Recorder } from './recorder.ts';
-import { SseUsageTap } from './sse.ts';
+import type { SseUsageTap } from './sse.ts';
 import { toTransportError, type WholeAnswer } from './upstream.ts';
 
 /** Response headers that must not be copied from upstream (hop-by-hop, recomputed, ours, or no header at all). */
@@ -71,16 +71,21 @@ export class ClientAbort {
 }
 
 /** Sends a whole JSON answer collected by the dispatch handler (raw upstream headers). */
-export function sendWholeAnswer(d: Draft, answer: WholeAnswer, res: ServerResponse, record: Recorder): void {
-  sendWhole(d, answer.statusCode, headersFromRaw(answer.rawHeaders, d.requestId), answer.body, res, record);
+export function sendWholeAnswer(d: Draft, answer: WholeAnswer, res: ServerResponse, record: Recorder, normalise: UsageNormaliser = normaliseUsage, free = false): void {
+  sendWhole(d, answer.statusCode, headersFromRaw(answer.rawHeaders, d.requestId), answer.body, res, record, normalise, free);
 }
 
-/** Usage read from the body's bytes, record written, then headers (ours added) and body. */
-function sendWhole(d: Draft, statusCode: number, headers: Record<string, string>, body: Buffer, res: ServerResponse, record: Recorder): void {
-  const { usage, model } = usageFromBytes(body);
-  d.usage = usage;
+const FREE = Object.freeze({ cost: 0, ref: null });
+
+/**
+ * Usage read from the body's bytes, record written, then headers (ours added) and body. A free
+ * answer (Anthropic's count_tokens) costs 0 and carries no usage.
+ */
+function sendWhole(d: Draft, statusCode: number, headers: Record<string, string>, body: Buffer, res: ServerResponse, record: Recorder, normalise: UsageNormaliser, free: boolean): void {
+  const { usage, model } = usageFromBytes(body, normalise);
+  d.usage = free ? null : usage;
   if (model) d.upstreamModel = model;
-  const cost = record(d, 'success', statusCode, usage ? null : 'provider response carried no usage');
+  const cost = free ? record(d, 'success', statusCode, null, FREE) : record(d, 'success', statusCode, usage ? null : 'provider response carried no usage');
   headers['content-length'] = String(body.length);
   if (cost !== null) addCostHeaders(headers, d, cost);
   res.writeHead(statusCode, headers);
@@ -110,11 +115,10 @@ export async function relayStream(
   d: Draft,
   up: Dispatcher.ResponseData,
   res: ServerResponse,
-  hideUsageChunk: boolean,
+  tap: SseUsageTap,
   signal: ClientAbort,
   record: Recorder,
 ): Promise<void> {
-  const tap = new SseUsageTap({ hideUsageChunk });
   const headers = copyHeaders(up.headers, d.requestId);
   headers['cache-control'] = 'no-cache';
   res.writeHead(up.statusCode, headers);
@@ -125,9 +129,10 @@ export async function relayStream(
       if (out && !res.write(out)) await drained(res, signal);
     }
   } catch (err) {
-    if (signal.aborted) throw new ClientGoneError();
+    // Recorded with the usage seen so far, whether the provider or the client broke off.
     d.usage = tap.usage;
     if (tap.model) d.upstreamModel = tap.model;
+    if (signal.aborted) throw new ClientGoneError();
     throw toTransportError(err, d.route!.provider.name);
   }
   const rest = tap.flush();
@@ -136,7 +141,7 @@ export async function relayStream(
   if (tap.model) d.upstreamModel = tap.model;
   if (tap.errorMessage) {
     record(d, 'upstream_error', up.statusCode, tap.errorMessage);
-  } else if (!tap.done && !d.usage) {
+  } else if (!tap.finished()) {
     record(d, 'upstream_error', up.statusCode, 'stream ended before completion');
   } else {
     record(d, 'success', up.statusCode, d.usage ? null : 'provider stream carried no usage');
@@ -145,14 +150,21 @@ export async function relayStream(
 }
 
 /** A JSON answer that came back on the streamed path (the provider did not stream). */
-export async function relayJson(d: Draft, up: Dispatcher.ResponseData, res: ServerResponse, signal: ClientAbort, record: Recorder): Promise<void> {
+export async function relayJson(
+  d: Draft,
+  up: Dispatcher.ResponseData,
+  res: ServerResponse,
+  signal: ClientAbort,
+  record: Recorder,
+  normalise: UsageNormaliser = normaliseUsage,
+): Promise<void> {
   let body: Buffer;
   try {
     body = Buffer.from(await up.body.arrayBuffer());
   } catch (err) {
     throw signal.aborted ? new ClientGoneError() : toTransportError(err, d.route!.provider.name);
   }
-  sendWhole(d, up.statusCode, copyHeaders(up.headers, d.requestId), body, res, record);
+  sendWhole(d, up.statusCode, copyHeaders(up.headers, d.requestId), body, res, record, normalise, false);
 }
 
 function drained(res: ServerResponse, signal: ClientAbort): Promise<void> {

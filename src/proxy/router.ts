@@ -1,6 +1,7 @@
 // Which provider serves a model: `provider/model`, a configured alias, or the default
-// provider for a bare model name. Resolved routes are cached (a few hundred distinct model
-// names at most), so the hot path does one Map lookup.
+// provider for a bare model name. Anthropic's Messages API goes only to providers that speak it
+// (anthropic_native), bare Claude ids to the Anthropic-native provider. Resolved routes are
+// cached (a few hundred distinct model names at most), so the hot path does one Map lookup.
 import type { ResolvedConfig, ResolvedProvider } from '../config/load.ts';
 import { InvalidRequestError, ModelNotAllowedError, ModelNotFoundError } from '../errors.ts';
 
@@ -14,24 +15,59 @@ export class Router {
   private readonly providers: ReadonlyMap<string, ResolvedProvider>;
   private readonly aliases: Readonly<Record<string, string>>;
   private readonly defaultProvider: ResolvedProvider | null;
+  /** Where bare model ids of the Messages API go: the default provider, `anthropic`, or the only native one. */
+  private readonly messagesProvider: ResolvedProvider | null;
   private readonly cache = new Map<string, Route>();
+  private readonly messagesCache = new Map<string, Route>();
 
   constructor(resolved: ResolvedConfig) {
     this.providers = resolved.providers;
     this.aliases = resolved.config.model_aliases;
     const d = resolved.config.default_provider;
     this.defaultProvider = d ? (resolved.providers.get(d) ?? null) : null;
+    const native = [...resolved.providers.values()].filter((p) => p.anthropicNative);
+    this.messagesProvider =
+      (this.defaultProvider?.anthropicNative ? this.defaultProvider : null) ??
+      native.find((p) => p.name === 'anthropic') ??
+      (native.length === 1 ? native[0]! : null);
   }
 
   route(model: unknown): Route {
+    return this.cached(this.cache, model, (m) => this.resolve(m));
+  }
+
+  /** A model of Anthropic's Messages API: only a provider that speaks it can serve it. */
+  routeMessages(model: unknown): Route {
+    return this.cached(this.messagesCache, model, (m) => this.resolveMessages(m));
+  }
+
+  private cached(cache: Map<string, Route>, model: unknown, resolve: (model: string) => Route): Route {
     if (typeof model !== 'string' || model.length === 0) {
       throw new InvalidRequestError('model is required and must be a string', { param: 'model' });
     }
-    const hit = this.cache.get(model);
+    const hit = cache.get(model);
     if (hit) return hit;
-    const route = this.resolve(model);
-    if (this.cache.size < 10_000) this.cache.set(model, route);
+    const route = resolve(model);
+    if (cache.size < 10_000) cache.set(model, route);
     return route;
+  }
+
+  private resolveMessages(model: string): Route {
+    const target = this.aliases[model] ?? model;
+    const slash = target.indexOf('/');
+    const named = slash > 0 ? this.providers.get(target.slice(0, slash)) : undefined;
+    if (named) {
+      if (named.anthropicNative) return { provider: named, upstreamModel: target.slice(slash + 1) };
+      throw new ModelNotFoundError(
+        `The model \`${model}\` routes to provider "${named.name}", which does not serve Anthropic's Messages API (set anthropic_native: true on a provider that does)`,
+        { param: 'model' },
+      );
+    }
+    if (this.messagesProvider) return { provider: this.messagesProvider, upstreamModel: target };
+    throw new ModelNotFoundError(
+      `The model \`${model}\` is not routed by this proxy: no provider serves Anthropic's Messages API (set ANTHROPIC_API_KEY, or anthropic_native: true on a configured provider)`,
+      { param: 'model' },
+    );
   }
 
   private resolve(model: string): Route {

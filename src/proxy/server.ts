@@ -15,6 +15,7 @@ import type { ObjectStore } from '../store/types.ts';
 import { KeyRing } from './auth.ts';
 import { sendError, sendJson } from './http.ts';
 import { createLlmHandler } from './llm.ts';
+import { MESSAGES_API, MESSAGES_ENDPOINTS } from './messages.ts';
 import type { BudgetGate } from '../budget/gate.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { Router } from './router.ts';
@@ -120,6 +121,12 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
   for (const ep of API_ENDPOINTS) {
     const recordEndpoint = `/v1${ep}`;
     const handler: RouteHandler = (req, res) => llm(req, res, ep, recordEndpoint);
+    routes.set(`POST ${ep}`, handler);
+    routes.set(`POST /v1${ep}`, handler);
+  }
+  for (const ep of MESSAGES_ENDPOINTS) {
+    const recordEndpoint = `/v1${ep}`;
+    const handler: RouteHandler = (req, res) => llm(req, res, ep, recordEndpoint, MESSAGES_API);
     routes.set(`POST ${ep}`, handler);
     routes.set(`POST /v1${ep}`, handler);
   }

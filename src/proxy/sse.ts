@@ -54,8 +54,13 @@ export class SseUsageTap {
     return this.inspect(rest) ? rest : '';
   }
 
+  /** Whether the stream said it completed (a stream that only carried usage counts too). */
+  finished(): boolean {
+    return this.done || this.usage !== null;
+  }
+
   /** Looks at one event; returns false when it must not reach the client. */
-  private inspect(event: string): boolean {
+  protected inspect(event: string): boolean {
     this.events += 1;
     const data = dataOf(event);
     if (data === null) return true;
@@ -93,7 +98,7 @@ export class SseUsageTap {
 }
 
 /** The data of an SSE event (multi-line data joined by '\n'); null when it has none. */
-function dataOf(event: string): string | null {
+export function dataOf(event: string): string | null {
   let data: string | null = null;
   for (const line of event.split('\n')) {
     if (line.startsWith('data:')) {

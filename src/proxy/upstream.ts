@@ -14,6 +14,8 @@ export interface UpstreamRequest {
   method: 'GET' | 'POST';
   body: Buffer | string | null;
   headers: Record<string, string>;
+  /** How the provider's key is sent: `Authorization: Bearer` (default) or Anthropic's `x-api-key`. */
+  keyHeader?: 'authorization' | 'x-api-key';
 }
 
 export interface StreamedRequest extends UpstreamRequest {
@@ -69,7 +71,10 @@ export class Upstream {
 
   private headers(r: UpstreamRequest): Record<string, string> {
     const headers: Record<string, string> = { ...r.provider.headers, ...r.headers };
-    if (r.provider.apiKey) headers.authorization = `Bearer ${r.provider.apiKey}`;
+    if (r.provider.apiKey) {
+      if (r.keyHeader === 'x-api-key') headers['x-api-key'] = r.provider.apiKey;
+      else headers.authorization = `Bearer ${r.provider.apiKey}`;
+    }
     return headers;
   }
 

@@ -1,0 +1,55 @@
+// Anthropic's Messages API (`/v1/messages`, `/v1/messages/count_tokens`) on the one request
+// pipeline (llm.ts): errors in Anthropic's shape, usage read the Messages way, the stream tapped
+// for Anthropic's events, models routed to a provider that speaks the API, the provider's key
+// sent as `x-api-key`. The end user comes from `metadata.user_id` unless a header names one;
+// Claude Code's JSON user id gives the account (or device) and the coding session.
+import type { IncomingHttpHeaders } from 'node:http';
+import { claudeCodeUser, messagesUsage, toAnthropicError } from '../providers/anthropic.ts';
+import { userId } from './attribution.ts';
+import type { ApiDialect, Attributed } from './dialect.ts';
+import { sendError } from './http.ts';
+import { MessagesSseTap } from './messages-sse.ts';
+
+/** The Messages API needs a version header; clients normally send their own, which is forwarded. */
+const DEFAULT_ANTHROPIC_VERSION = '2023-06-01';
+/** Headers that name the end user; they win over the body. */
+const USER_HEADERS = ['x-litellm-end-user-id', 'x-litellm-customer-id'];
+export const SESSION_HEADER = 'x-claude-code-session-id';
+/** The metadata field the coding session is recorded under (`--by meta:session_id`). */
+export const SESSION_FIELD = 'session_id';
+
+function sessionFromHeader(headers: IncomingHttpHeaders): string | null {
+  const v = headers[SESSION_HEADER];
+  const s = Array.isArray(v) ? v[0] : v;
+  return s && s.length <= 256 ? s : null;
+}
+
+/** metadata.user_id as the end user, Claude Code's session id as metadata (attribution's own sources win). */
+function attributeMessages(body: Record<string, unknown>, headers: IncomingHttpHeaders, attributed: Attributed): void {
+  const meta = body.metadata;
+  const raw = typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>).user_id : undefined;
+  let session = sessionFromHeader(headers);
+  if (raw !== undefined && raw !== null) {
+    const fromClaudeCode = typeof raw === 'string' ? claudeCodeUser(raw) : null;
+    session ??= fromClaudeCode?.sessionId ?? null;
+    const headerNamesUser = USER_HEADERS.some((h) => headers[h] !== undefined);
+    if (!headerNamesUser) {
+      attributed.user = fromClaudeCode ? userId(fromClaudeCode.user, 'metadata.user_id') : (userId(raw, 'metadata.user_id') ?? attributed.user);
+    }
+  }
+  if (session !== null && !Object.hasOwn(attributed.metadata, SESSION_FIELD)) attributed.metadata[SESSION_FIELD] = session;
+}
+
+export const MESSAGES_API: ApiDialect = {
+  sendError: (res, err) => sendError(res, err, toAnthropicError),
+  normaliseUsage: messagesUsage,
+  newTap: () => new MessagesSseTap(),
+  route: (router, model) => router.routeMessages(model),
+  keyHeader: 'x-api-key',
+  defaultHeaders: { 'anthropic-version': DEFAULT_ANTHROPIC_VERSION },
+  attribute: attributeMessages,
+  free: new Set(['/messages/count_tokens']),
+};
+
+/** The Messages endpoints below /v1: served with and without the prefix, recorded with it. */
+export const MESSAGES_ENDPOINTS = ['/messages', '/messages/count_tokens'];
