@@ -3,11 +3,12 @@
 -- the 5-minute writes at 1.25x). Rows loaded from schema 1 records have 0.
 ALTER TABLE spend_logs ADD COLUMN IF NOT EXISTS cache_write_1h_tokens BIGINT DEFAULT 0;
 
--- The rollups sum it like every other measure (sql/rollup/stage_rollup_inputs.sql).
-ALTER TABLE rollup_daily ADD COLUMN IF NOT EXISTS cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0;
-ALTER TABLE rollup_daily_tag ADD COLUMN IF NOT EXISTS cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0;
-ALTER TABLE rollup_daily_tag_key ADD COLUMN IF NOT EXISTS cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0;
-ALTER TABLE rollup_daily_user ADD COLUMN IF NOT EXISTS cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0;
-ALTER TABLE rollup_daily_metadata ADD COLUMN IF NOT EXISTS cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0;
-ALTER TABLE rollup_daily_model ADD COLUMN IF NOT EXISTS cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0;
-ALTER TABLE rollup_daily_key ADD COLUMN IF NOT EXISTS cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0;
+-- The rollups sum it like every other measure (sql/rollup/stage_rollup_inputs.sql). DuckDB adds
+-- no column with a constraint: the sums are never NULL all the same (coalesce in spend_measures).
+ALTER TABLE rollup_daily ADD COLUMN IF NOT EXISTS cache_write_1h_tokens BIGINT DEFAULT 0;
+ALTER TABLE rollup_daily_tag ADD COLUMN IF NOT EXISTS cache_write_1h_tokens BIGINT DEFAULT 0;
+ALTER TABLE rollup_daily_tag_key ADD COLUMN IF NOT EXISTS cache_write_1h_tokens BIGINT DEFAULT 0;
+ALTER TABLE rollup_daily_user ADD COLUMN IF NOT EXISTS cache_write_1h_tokens BIGINT DEFAULT 0;
+ALTER TABLE rollup_daily_metadata ADD COLUMN IF NOT EXISTS cache_write_1h_tokens BIGINT DEFAULT 0;
+ALTER TABLE rollup_daily_model ADD COLUMN IF NOT EXISTS cache_write_1h_tokens BIGINT DEFAULT 0;
+ALTER TABLE rollup_daily_key ADD COLUMN IF NOT EXISTS cache_write_1h_tokens BIGINT DEFAULT 0;
