@@ -1,7 +1,9 @@
-// A simulated OpenAI-compatible provider for tests, the demo and benchmarks. Plain node:http and
-// as little parsing as the answer needs, because benchmarks measure the proxy in front of it.
-// Answers are deterministic (usage rules in ./usage.ts); failures are injected on request:
+// A simulated provider for tests, the demo and benchmarks: OpenAI-compatible endpoints and
+// Anthropic's Messages API (./messages.ts). Plain node:http and as little parsing as the answer
+// needs, because benchmarks measure the proxy in front of it. Answers are deterministic (usage
+// rules in ./usage.ts and ./messages.ts); failures are injected on request:
 //   model `error-<status>` or header `x-mock-error: <status>`  -> that status, OpenAI error body
+//                                                                  (Anthropic's on /messages)
 //   body `mock_latency_ms` / header `x-mock-latency-ms`         -> delay before answering
 //   body `mock_chunk_delay_ms`                                  -> delay between stream frames
 //   body `mock_abort_after_chunks: N`                           -> socket destroyed after N frames
@@ -24,6 +26,7 @@ import {
   type Reply,
 } from './payloads.ts';
 import { datedModel, intField, usageFor, type MockEndpoint } from './usage.ts';
+import { anthropicError, countTokensJson, messageEvents, messageJson, messagesReply, MockPromptCache } from './messages.ts';
 
 export interface MockUpstreamOptions {
   host?: string;
@@ -55,11 +58,13 @@ export interface MockUpstream {
   close(): Promise<void>;
 }
 
-const POST_ROUTES: Record<string, MockEndpoint> = {
+const POST_ROUTES: Record<string, MockEndpoint | 'messages' | 'count_tokens'> = {
   '/chat/completions': 'chat',
   '/completions': 'completions',
   '/embeddings': 'embeddings',
   '/responses': 'responses',
+  '/messages': 'messages',
+  '/messages/count_tokens': 'count_tokens',
 };
 
 type Body = Record<string, unknown>;
@@ -101,11 +106,12 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
   const defaultChunkDelay = opts.chunkDelayMs ?? 0;
   const clock = opts.clock ?? Date.now;
   const state = { url: '', port: 0, requests: 0, lastRequest: null as RecordedRequest | null, close };
+  const promptCache = new MockPromptCache();
 
   async function serve(req: IncomingMessage, res: ServerResponse, seq: number): Promise<void> {
     const requestId = `req_mock${seq}`;
     const route = routeOf(req.url ?? '/');
-    const endpoint = POST_ROUTES[route];
+    const endpoint = Object.hasOwn(POST_ROUTES, route) ? POST_ROUTES[route] : undefined;
     const isModels = route === '/models' || route.startsWith('/models/');
     if (endpoint === undefined && !isModels) throw new NotFoundError(`unknown path ${route}`);
     if (req.method !== (isModels ? 'GET' : 'POST')) throw new MethodNotAllowedError(`${req.method} is not allowed on ${route}`);
@@ -132,9 +138,11 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
     const latency = (body && intField(body, 'mock_latency_ms')) ?? headerInt(req.headers, 'x-mock-latency-ms') ?? defaultLatency;
     if (latency > 0 && !(await wait(latency, res))) return;
 
+    const anthropic = endpoint === 'messages' || endpoint === 'count_tokens';
     const status = injectedStatus(req.headers, body);
     if (status !== undefined) {
-      sendJson(res, status, JSON.stringify(injectedError(status)), requestId, status === 429 ? { 'retry-after': '1' } : undefined);
+      const json = anthropic ? anthropicError(status, `mock upstream: injected error ${status}`) : JSON.stringify(injectedError(status));
+      sendJson(res, status, json, requestId, status === 429 ? { 'retry-after': '1' } : undefined);
       return;
     }
 
@@ -145,6 +153,14 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
 
     if (typeof body.model !== 'string' || body.model === '') {
       throw new InvalidRequestError('you must provide a model parameter', { param: 'model' });
+    }
+    if (endpoint === 'count_tokens') {
+      sendJson(res, 200, countTokensJson(body), requestId);
+      return;
+    }
+    if (endpoint === 'messages') {
+      await serveMessages(res, body, seq, requestId);
+      return;
     }
     const { usage, limited } = usageFor(endpoint, body);
     const streamOptions = body.stream_options as { include_usage?: unknown } | null | undefined;
@@ -177,6 +193,25 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
     sendJson(res, 200, json, requestId);
   }
 
+  async function serveMessages(res: ServerResponse, body: Body, seq: number, requestId: string): Promise<void> {
+    const reply = messagesReply(body, seq, datedModel(body.model as string).replace(/-(\d{4})-(\d{2})-(\d{2})$/, '-$1$2$3'), promptCache);
+    const abortAfter = intField(body, 'mock_abort_after_chunks');
+    const stream = body.stream === true;
+    if (abortAfter !== undefined && (!stream || abortAfter === 0)) {
+      res.destroy();
+      return;
+    }
+    if (!stream) {
+      sendJson(res, 200, messageJson(reply), requestId);
+      return;
+    }
+    const frames = messageEvents(reply, {
+      overloadAfterEvents: intField(body, 'mock_overload_after_events'),
+      unknownEvent: body.mock_unknown_event === true,
+    });
+    await sendStream(res, frames, requestId, intField(body, 'mock_chunk_delay_ms') ?? defaultChunkDelay, abortAfter);
+  }
+
   const server = createServer((req, res) => {
     const seq = ++state.requests;
     serve(req, res, seq).catch((err: unknown) => {
@@ -185,7 +220,8 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
         return;
       }
       const { status, body } = toOpenAIError(err);
-      sendJson(res, status, JSON.stringify(body), `req_mock${seq}`);
+      const anthropic = routeOf(req.url ?? '/').startsWith('/messages');
+      sendJson(res, status, anthropic ? anthropicError(status, body.error.message) : JSON.stringify(body), `req_mock${seq}`);
     });
   });
 
