@@ -126,10 +126,11 @@ export class MockPromptCache {
   }
 }
 
+/** The text of the last user message (Claude Code may put a system message after it). */
 function lastUserText(body: Body): { text: string; afterToolResult: boolean } {
   const messages = Array.isArray(body.messages) ? (body.messages as Body[]) : [];
-  const last = messages[messages.length - 1];
-  if (!last || last.role !== 'user') return { text: '', afterToolResult: false };
+  const last = messages.findLast((m) => m?.role === 'user');
+  if (!last) return { text: '', afterToolResult: false };
   const content = last.content;
   if (typeof content === 'string') return { text: content, afterToolResult: false };
   const blocks = Array.isArray(content) ? (content as Body[]) : [];

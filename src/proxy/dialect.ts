@@ -27,6 +27,8 @@ export interface ApiDialect {
   attribute?(body: Record<string, unknown>, headers: IncomingHttpHeaders, attributed: Attributed): void;
   /** Endpoints (below /v1) whose answers cost nothing, recorded at cost 0. */
   free: ReadonlySet<string>;
+  /** The client's query string goes upstream too (Anthropic's SDKs add `?beta=true`). */
+  forwardQuery: boolean;
 }
 
 export const OPENAI_API: ApiDialect = {
@@ -37,4 +39,5 @@ export const OPENAI_API: ApiDialect = {
   keyHeader: 'authorization',
   defaultHeaders: {},
   free: new Set(),
+  forwardQuery: false,
 };

@@ -169,7 +169,9 @@ export function createLlmHandler(deps: LlmDeps) {
         if (typeof v === 'string') headers[h] = v;
       }
       for (const h in api.defaultHeaders) headers[h] ??= api.defaultHeaders[h]!;
-      const request: UpstreamRequest = { provider: d.route.provider, path: endpoint, method: 'POST', body: JSON.stringify(body), headers, keyHeader: api.keyHeader };
+      const query = api.forwardQuery ? req.url!.indexOf('?') : -1;
+      const path = query < 0 ? endpoint : endpoint + req.url!.slice(query);
+      const request: UpstreamRequest = { provider: d.route.provider, path, method: 'POST', body: JSON.stringify(body), headers, keyHeader: api.keyHeader };
       if (abort.aborted) throw new ClientGoneError();
       if (!d.stream) {
         const free = api.free.has(endpoint);

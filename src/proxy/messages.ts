@@ -49,6 +49,7 @@ export const MESSAGES_API: ApiDialect = {
   defaultHeaders: { 'anthropic-version': DEFAULT_ANTHROPIC_VERSION },
   attribute: attributeMessages,
   free: new Set(['/messages/count_tokens']),
+  forwardQuery: true,
 };
 
 /** The Messages endpoints below /v1: served with and without the prefix, recorded with it. */
