@@ -10,6 +10,7 @@ import { publishSnapshot } from '../../src/db/snapshot.ts';
 import { sql } from '../../src/db/sql.ts';
 import type { Logger } from '../../src/log.ts';
 import { loadPriceTable, type PriceTable } from '../../src/spend/pricing.ts';
+import { currentPriceData } from '../../src/spend/price-refresh.ts';
 import type { ObjectStore } from '../../src/store/types.ts';
 import { runBudgets } from '../steps/budgets.ts';
 import { zeroCounts, type JobContext, type RunCounts } from './context.ts';
@@ -42,6 +43,8 @@ export interface RunRequest {
   full?: boolean;
   /** trueup: bill lines to import (already validated) before allocating. */
   bill?: readonly BillLine[];
+  /** reprice: every row, not only those without a price (after a price correction). */
+  all?: boolean;
   /** report: the day to report (default: yesterday in the configured timezone). */
   reportDay?: string;
   /** Scheduled runs that were skipped meanwhile, recorded in job_runs by this run. */
@@ -88,9 +91,15 @@ const ingestStep = step('ingest', async (ctx, counts, req, deps) => {
   counts.duplicates += r.duplicates;
   counts.rejected += r.rejected;
 });
-const repriceStep = step('reprice', async (ctx, counts, _req, deps) => {
-  const prices = deps.prices ?? await loadPriceTable(ctx.settings.priceOverridesFile ? { overridesFile: ctx.settings.priceOverridesFile } : {});
-  counts.repriced += (await runReprice(ctx, prices)).repriced;
+const repriceStep = step('reprice', async (ctx, counts, req, deps) => {
+  const { settings } = ctx;
+  const prices =
+    deps.prices ??
+    (await loadPriceTable({
+      overridesFile: settings.priceOverridesFile,
+      data: await currentPriceData(settings.priceRefresh, settings.priceDataFile, ctx.log),
+    }));
+  counts.repriced += (await runReprice(ctx, prices, { all: req.all === true })).repriced;
 });
 const billImportStep = step('bill-import', async (ctx, counts, req) => {
   if (req.bill === undefined || req.bill.length === 0) return;

@@ -1,5 +1,6 @@
 // What the jobs need from the config, resolved once at start: absolute paths, validated cron
 // schedules and report dimensions. Every problem is reported together as a ConfigError.
+import type { RefreshSettings } from '../../src/spend/price-refresh.ts';
 import { validate as validCron } from 'node-cron';
 import type { ResolvedConfig } from '../../src/config/load.ts';
 import { ConfigError } from '../../src/errors.ts';
@@ -27,6 +28,10 @@ export interface JobSettings {
   readonly schedules: { readonly reconcile: string; readonly full: string };
   readonly dailyReport: { readonly by: readonly string[]; readonly formats: readonly ('csv' | 'json' | 'md' | 'html')[] };
   readonly priceOverridesFile: string | undefined;
+  /** pricing.refresh: the price data source every re-price run reads (else the bundled data). */
+  readonly priceRefresh: RefreshSettings | undefined;
+  /** The last good copy of the refreshed price data. */
+  readonly priceDataFile: string;
   /** Budget alert thresholds and webhook (jobs/alerts.ts). */
   readonly alerts: AlertSettings;
   /** Budgets that live in the config rather than the store (key budgets, the default customer budget). */
@@ -83,6 +88,8 @@ export function jobSettings(resolved: ResolvedConfig): JobSettings {
     schedules: Object.freeze({ ...jobs.schedules }),
     dailyReport: Object.freeze({ by: jobs.daily_report.by, formats: jobs.daily_report.formats }),
     priceOverridesFile: config.pricing.overrides_file,
+    priceRefresh: config.pricing.refresh,
+    priceDataFile: resolved.paths.priceData,
     alerts: alertSettings(config),
     budgets: Object.freeze({
       keys: Object.freeze(resolved.keys.filter((k) => k.budget !== null).map((k) => Object.freeze({ alias: k.alias, ...k.budget! }))),

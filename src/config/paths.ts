@@ -22,6 +22,8 @@ export interface DataPaths {
   readonly reportDir: string;
   /** How the last job runs ended (JSON); a .prom file beside it. */
   readonly statusFile: string;
+  /** The last good price data loaded by pricing.refresh, used when the source is down at start. */
+  readonly priceData: string;
 }
 
 function under(dataDir: string, file: string | undefined, fallback: string): string {
@@ -42,5 +44,6 @@ export function dataPaths(dataDir: string, jobs: Pick<Config['jobs'], 'db_file' 
     workDir: `${dbFile}.work`,
     reportDir: under(dataDir, jobs.report_dir, 'reports'),
     statusFile: under(dataDir, jobs.status_file, 'jobs-status.json'),
+    priceData: join(dataDir, 'price-data.json'),
   });
 }

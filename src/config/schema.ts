@@ -117,6 +117,15 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** YAML or JSON file of per-model prices that override or extend the bundled table. */
       overrides_file: z.string().optional(),
+      /** Opt-in: reload the genai-prices data (its published data.json format) without a restart. */
+      refresh: z
+        .strictObject({
+          /** An http(s) URL, a file:// URL or a file path. */
+          source: z.string().min(1),
+          interval_seconds: z.number().min(10).default(3600),
+          timeout_ms: durationMs.default(15_000),
+        })
+        .optional(),
     })
     .prefault({}),
 

@@ -7,6 +7,8 @@ import type { ResolvedConfig } from '../config/load.ts';
 import { MethodNotAllowedError, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { loadPriceTable, type PriceTable } from '../spend/pricing.ts';
+import { PriceRefresher } from '../spend/price-refresh.ts';
+import { priceRefreshMetrics } from './price-metrics.ts';
 import type { Shipper } from '../spool/shipper.ts';
 import { configuredShipper, openConfiguredStore } from '../spool/shipping.ts';
 import { acquireSpoolLock } from '../spool/spool-lock.ts';
@@ -57,6 +59,8 @@ export interface RunningProxy {
   shipper: Shipper | null;
   /** Budget pollers, gate and /tag/* routes; null when `budget` was given (or null) in the options. */
   budgets: BudgetEnforcement | null;
+  /** pricing.refresh; null when it is off (or prices were given in the options). */
+  priceRefresher: PriceRefresher | null;
   /** Stops accepting, waits for in-flight requests (up to the deadline), closes the segment. */
   close(deadlineMs?: number): Promise<void>;
 }
@@ -90,7 +94,19 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
   const keyring = new KeyRing(resolved.keys, resolved.masterKey);
   const router = new Router(resolved);
   const upstream = new Upstream(config.upstream);
-  const prices = options.prices ?? (await loadPriceTable({ overridesFile: config.pricing.overrides_file }));
+  // pricing.refresh (opt-in) keeps the price data current without a restart.
+  const refresher =
+    options.prices === undefined && config.pricing.refresh
+      ? await PriceRefresher.start({
+          refresh: config.pricing.refresh,
+          overridesFile: config.pricing.overrides_file,
+          lastGoodFile: resolved.paths.priceData,
+          logger: log,
+          hooks: priceRefreshMetrics(metrics.registry),
+          clock,
+        })
+      : null;
+  const prices = options.prices ?? refresher?.table ?? (await loadPriceTable({ overridesFile: config.pricing.overrides_file }));
   if (keyring.open) {
     log.warn('NO API KEYS CONFIGURED: the proxy accepts every request without authentication. Set master_key and keys in the config.');
   }
@@ -217,6 +233,7 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
       await closed;
       clearTimeout(timer);
       await budgets?.close();
+      await refresher?.stop();
       writer.close();
       if (shipping) {
         // Shipping gets what the requests left of the deadline, and at least one attempt.
@@ -230,7 +247,7 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
     return closing;
   }
 
-  return { server, url, port, instance, writer, metrics, recovered, shipper: shipping?.shipper ?? null, budgets, close };
+  return { server, url, port, instance, writer, metrics, recovered, shipper: shipping?.shipper ?? null, budgets, priceRefresher: refresher, close };
 }
 
 /** Ships every segment left in the spool by an earlier process, then each one the writer closes. */

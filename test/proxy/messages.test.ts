@@ -17,10 +17,11 @@ const PROVIDER_KEY = 'sk-ant-provider-key-999';
 
 /** Blocks any request tagged team:broke, as the budget gate does for a tag over budget. */
 const gate: BudgetGate = {
-  check(tags) {
-    if (tags.includes('team:broke')) throw new BudgetExceededError('team:broke', 10.5, 10, 3600);
+  admit(req) {
+    if (req.tags.includes('team:broke')) throw new BudgetExceededError('Tag', 'team:broke', 10.5, 10, 3600);
+    return null;
   },
-  recordSpend() {},
+  settle() {},
 };
 
 type Mock = Awaited<ReturnType<typeof startMockUpstream>>;

@@ -16,6 +16,7 @@ interface CommonArgs {
 interface RunArgs extends CommonArgs {
   job: JobName;
   full?: boolean;
+  all?: boolean;
   day?: string;
   wait?: number;
 }
@@ -39,6 +40,7 @@ const runCommand: CommandModule<CommonArgs, RunArgs> = {
     common(y)
       .positional('job', { choices: JOB_NAMES, demandOption: true, describe: 'The job to run' })
       .option('full', { type: 'boolean', describe: 'ingest/reconcile: list every object, not only recent partitions; trueup: allocate every billed day again; parquet: write every day again' })
+      .option('all', { type: 'boolean', describe: 'reprice: re-price every record with the current prices, not only those logged without one' })
       .option('day', { type: 'string', describe: 'report: the day to report, YYYY-MM-DD (default: yesterday)' })
       .option('wait', { type: 'number', describe: 'Seconds to wait for another job holding the DuckDB file (jobs.lock_wait_seconds)' })
       .check((a) => {
@@ -59,7 +61,7 @@ const runCommand: CommandModule<CommonArgs, RunArgs> = {
     process.once('SIGTERM', stop);
     try {
       const summary = await runJob(
-        { job: argv.job, trigger: 'cli', ...(argv.full ? { full: true } : {}), ...(argv.day ? { reportDay: argv.day } : {}) },
+        { job: argv.job, trigger: 'cli', ...(argv.full ? { full: true } : {}), ...(argv.all ? { all: true } : {}), ...(argv.day ? { reportDay: argv.day } : {}) },
         { settings, store, log: logger, progress: terminalProgress(process.stderr), signal: abort.signal },
       );
       process.stdout.write(`${summaryLine(summary)}\n`);
