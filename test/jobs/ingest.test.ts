@@ -88,6 +88,27 @@ describe('ingest', () => {
     assert.deepEqual([rerun.objects, rerun.rows, rerun.duplicates], [1, 0, 20]);
   });
 
+  test('schema 1 records (no cache_write_1h_tokens) and schema 2 records load side by side, in one object and on the slow path', async () => {
+    await h.cleanup();
+    h = await createHarness();
+    const records = makeRecords(6, 5, START, 60_000);
+    const v1 = (i: number): string => {
+      const { cache_write_1h_tokens: _, ...rest } = records[i]!;
+      return JSON.stringify({ ...rest, schema: 1 });
+    };
+    const v2 = (i: number): string => JSON.stringify({ ...records[i]!, cache_write_tokens: 900, cache_write_1h_tokens: 600 });
+    await putNdjsonObject(h.store, objectKey('fixture1', START, 0), [v1(0), v2(1), v1(2)].join('\n') + '\n');
+    // A bad line sends this object down the slow path, line by line.
+    await putNdjsonObject(h.store, objectKey('fixture1', START + 1, 1), [v2(3), 'not json', v1(4), v2(5)].join('\n') + '\n');
+    const result = await ingestOnce(h);
+    assert.deepEqual([result.rows, result.rejected], [6, 1]);
+    const rows = await h.rows(`SELECT request_id, "schema", cache_write_tokens, cache_write_1h_tokens FROM spend_logs ORDER BY ts`);
+    assert.deepEqual(
+      rows.map((r) => [r.schema, r.cache_write_1h_tokens]),
+      [[1, '0'], [2, '600'], [1, '0'], [2, '600'], [1, '0'], [2, '600']],
+    );
+  });
+
   test('malformed, mistyped, incomplete and torn lines land in rejected_lines and the rest is loaded', async () => {
     await h.cleanup();
     h = await createHarness();
