@@ -45,7 +45,7 @@ function demoConfig(options: DemoOptions, upstreamUrl: string, masterKey: string
       host: '127.0.0.1',
       port: 0,
       master_key: masterKey,
-      providers: { mock: { base_url: upstreamUrl } },
+      providers: { mock: { base_url: upstreamUrl, anthropic_native: true } },
       keys: DEMO_APPS.map((a) => ({ key: keys.get(a.alias)!, alias: a.alias, tags: a.tags, metadata: { cost_center: `cc-${a.alias}` } })),
       // Short segments: the logs reach the store while the demo runs, as they would in a minute.
       spend_log: { segment_max_age_seconds: 2 },
@@ -135,6 +135,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   out('try:');
   out(`  npx tagspend query "SELECT t.tag, round(sum(cost_usd), 4) AS usd, count(*) AS requests FROM spend_logs, unnest(tags) AS t(tag) GROUP BY 1 ORDER BY 2 DESC LIMIT 10"`);
   out(`  npx tagspend report --by user --format md`);
+  out(`  npx tagspend report --by meta:session_id      # the cost of each Claude Code session`);
   out(`  npx tagspend serve            # the dashboard: open the URL it prints`);
   out(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return {

@@ -6,7 +6,7 @@ import { seededRandom } from './random.ts';
 export interface DemoRequest {
   /** Which demo key sends it (its alias). */
   key: string;
-  path: '/v1/chat/completions' | '/v1/embeddings' | '/v1/responses';
+  path: '/v1/chat/completions' | '/v1/embeddings' | '/v1/responses' | '/v1/messages';
   headers: Record<string, string>;
   body: Record<string, unknown>;
   stream: boolean;
@@ -30,6 +30,8 @@ export const DEMO_APPS: readonly DemoApp[] = [
   { alias: 'doc-summarizer', tags: ['app:doc-summarizer', 'team:knowledge'], weight: 15, models: ['mock/claude-sonnet-4-5', 'mock/gpt-4.1'], path: '/v1/responses', maxTokens: [200, 900], streamShare: 0.2 },
   { alias: 'semantic-index', tags: ['app:semantic-index', 'team:search'], weight: 12, models: ['mock/text-embedding-3-small'], path: '/v1/embeddings', maxTokens: [0, 0], streamShare: 0 },
   { alias: 'campaign-writer', tags: ['app:campaign-writer', 'team:marketing'], weight: 8, models: ['mock/gpt-5', 'mock/claude-opus-4-1'], path: '/v1/chat/completions', maxTokens: [500, 1500], streamShare: 0.4 },
+  // Claude Code users: Anthropic's Messages API, a cached system prompt, a session per task.
+  { alias: 'coding-agent', tags: ['app:claude-code', 'team:platform'], weight: 10, models: ['mock/claude-opus-5-5', 'mock/claude-sonnet-5-5'], path: '/v1/messages', maxTokens: [200, 800], streamShare: 0.8 },
 ];
 
 /** The tag the demo gives a small daily budget, so the proxy blocks it during the run. */
@@ -39,6 +41,8 @@ const TENANTS = ['tenant:acme', 'tenant:globex', 'tenant:initech', 'tenant:umbre
 const PROJECTS = ['q4-sales-analysis', 'onboarding-revamp', 'churn-study', 'holiday-campaign'];
 const FEATURES = ['chat', 'autocomplete', 'summary', 'search', 'draft'];
 const WORDS = 'order invoice refund shipping account password upgrade plan report quarterly revenue forecast customer ticket policy'.split(' ');
+/** The coding agent's system prompt: long and the same every time, so the provider caches it. */
+const CODING_SYSTEM = `You are a coding agent working in the company's monorepo. ${'Follow the repository conventions, run the tests, explain each change. '.repeat(60)}`;
 
 function pick<T>(rand: () => number, items: readonly T[]): T {
   return items[Math.floor(rand() * items.length)]!;
@@ -76,7 +80,19 @@ export function demoTraffic(count: number, seed = 42, users = 300): DemoRequest[
     // Attribution arrives every way LiteLLM clients send it: header tags, body tags, metadata.
     const headers: Record<string, string> = { 'x-litellm-tags': `${env},${tenant}` };
     let body: Record<string, unknown>;
-    if (app.path === '/v1/embeddings') {
+    if (app.path === '/v1/messages') {
+      // As Claude Code sends it: the session in a header and in metadata.user_id's JSON.
+      const session = `session-${user}-${Math.floor(rand() * 3)}`;
+      body = {
+        model,
+        max_tokens: maxTokens,
+        stream,
+        system: [{ type: 'text', text: CODING_SYSTEM, cache_control: { type: 'ephemeral' } }],
+        messages: [{ role: 'user', content: text }],
+        metadata: { user_id: JSON.stringify({ device_id: `device-${user}`, account_uuid: user, session_id: session }) },
+      };
+      headers['x-claude-code-session-id'] = session;
+    } else if (app.path === '/v1/embeddings') {
       body = { model, input: text, user, metadata: { spend_logs_metadata: metadata } };
     } else if (app.path === '/v1/responses') {
       body = { model, input: text, max_output_tokens: maxTokens, user, stream, metadata: { tags: [tenant] } };

@@ -14,6 +14,7 @@ test('demo traffic is deterministic for a seed and covers every attribution sour
   assert.ok(t.some((r) => r.stream));
   assert.ok(t.some((r) => String(r.body.model).startsWith('mock/error-')));
   assert.ok(t.some((r) => r.path === '/v1/embeddings') && t.some((r) => r.path === '/v1/responses'));
+  assert.ok(t.some((r) => r.path === '/v1/messages' && r.headers['x-claude-code-session-id']), 'Claude Code traffic on the Messages API');
   assert.ok(t.every((r) => r.headers['x-litellm-tags']));
   assert.ok(new Set(t.map((r) => r.body.user)).size > 100);
 });
@@ -46,6 +47,13 @@ test('the demo runs the whole loop: every request lands in DuckDB once and the b
       assert.equal(rows.n, 400);
       assert.equal(rows.ids, 400);
       assert.equal(rows.blocked, result.blocked);
+      const messages = (await conn.runAndReadAll(
+        "SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE cached_tokens > 0)::INTEGER AS cache_reads, count(DISTINCT metadata['session_id'])::INTEGER AS sessions, count(*) FILTER (WHERE cost_usd > 0)::INTEGER AS priced FROM spend_logs WHERE endpoint = '/v1/messages' AND outcome = 'success'",
+      )).getRowObjectsJson()[0]!;
+      assert.ok(Number(messages.n) > 10, 'Anthropic-native traffic was recorded');
+      assert.ok(Number(messages.cache_reads) > 0, 'the cached system prompt was read back');
+      assert.ok(Number(messages.sessions) > 1);
+      assert.equal(messages.priced, messages.n);
     } finally {
       conn.closeSync();
       db.closeSync();
