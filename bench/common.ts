@@ -13,6 +13,18 @@ export const CHAT_BODY = JSON.stringify({
   metadata: { tags: ['app:support-bot', 'env:production'], spend_logs_metadata: { project: 'q4-sales-analysis' } },
 });
 
+/**
+ * A non-streamed Anthropic Messages request as the Anthropic SDK sends it: a cached system
+ * prompt, a user message, tags and a user id in metadata (read and removed / kept by the proxy).
+ */
+export const MESSAGES_BODY = JSON.stringify({
+  model: 'claude-opus-5-5',
+  max_tokens: 40,
+  system: [{ type: 'text', text: 'You are a helpful support assistant for an online shop.', cache_control: { type: 'ephemeral' } }],
+  messages: [{ role: 'user', content: 'Where is my order #12345? It was due yesterday.' }],
+  metadata: { user_id: 'customer_54321', tags: ['app:support-bot', 'env:production'], spend_logs_metadata: { project: 'q4-sales-analysis' } },
+});
+
 /** Kernel clock ticks per second (`getconf CLK_TCK`; 100 on Linux). */
 const CLOCK_TICKS = 100;
 

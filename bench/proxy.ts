@@ -3,7 +3,9 @@
 // auth, attribution, pricing and spend logging on, and through tagspend with 20 budgeted tags
 // active (every request touches 5 of them: reservations, settlement, the usage exchange). Each
 // server runs in its own process; autocannon runs here. Not a test: it prints figures, it does
-// not gate CI. BENCH_BUDGETS=0 leaves the budgeted variant out.
+// not gate CI. BENCH_BUDGETS=0 leaves the budgeted variant out. Then the same for non-streamed
+// Anthropic Messages requests (`/v1/messages`, without the budgeted variant); BENCH_API=chat or
+// BENCH_API=messages runs one of the two.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { TagRegistry } from '../src/budget/tags.ts';
 import { LocalStore } from '../src/store/local.ts';
-import { CHAT_BODY, cpuMicros, sysMicros } from './common.ts';
+import { CHAT_BODY, MESSAGES_BODY, cpuMicros, sysMicros } from './common.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -22,6 +24,18 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BUDGETED_TAGS = Number(process.env.BENCH_BUDGETS ?? 20);
 /** The tags every request carries (body, header, key): each one budgeted in the budgeted variant. */
 const REQUEST_TAGS = ['app:support-bot', 'env:production', 'team:cx', 'tenant:acme', 'key:bench'];
+const APIS = (process.env.BENCH_API ?? 'chat,messages').split(',');
+
+interface Workload {
+  label: string;
+  path: string;
+  body: string;
+}
+
+const WORKLOADS: Record<string, Workload> = {
+  chat: { label: 'non-streamed chat completions', path: '/v1/chat/completions', body: CHAT_BODY },
+  messages: { label: 'non-streamed Anthropic messages', path: '/v1/messages', body: MESSAGES_BODY },
+};
 
 type Measured = autocannon.Result & { cpuPerRequest: number; records: number };
 
@@ -49,13 +63,13 @@ async function spawnServer(args: string[], env: NodeJS.ProcessEnv, parse: (line:
   throw new Error(`${args.join(' ')} exited before listening`);
 }
 
-async function run(name: string, server: Server, path: string): Promise<Measured> {
+async function run(name: string, server: Server, w: Workload): Promise<Measured> {
   const opts = {
-    url: server.url + path,
+    url: server.url + w.path,
     method: 'POST' as const,
     connections: CONNECTIONS,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'x-litellm-tags': 'team:cx, tenant:acme' },
-    body: CHAT_BODY,
+    body: w.body,
   };
   await autocannon({ ...opts, duration: 2 }); // warm-up: JIT, pools, page cache
   const records0 = server.metricsUrl ? await recordsWritten(server.metricsUrl) : 0;
@@ -88,28 +102,10 @@ async function defineBudgets(storeDir: string, n: number): Promise<void> {
   await store.close();
 }
 
-const dataDir = mkdtempSync(join(tmpdir(), 'tagspend-bench-'));
-const budgetDir = mkdtempSync(join(tmpdir(), 'tagspend-bench-budgets-'));
-try {
-  const mock = await spawnServer(['bin/tagspend.js', 'mock-upstream', '--port', '0'], {}, (l) => /listening on (\S+)/.exec(l)?.[1]?.replace(/\/v1$/, '') ?? null);
-  const mockUrl = `${mock.url}/v1`;
-  const base = await spawnServer(['--import', 'tsx', 'bench/passthrough.ts'], { UPSTREAM_URL: mockUrl }, (l) => JSON.parse(l).url);
-  const proxyEnv = (dir: string) => ({
-    TAGSPEND_DATA_DIR: dir,
-    TAGSPEND_PROVIDERS: JSON.stringify({ mock: { base_url: mockUrl } }),
-    TAGSPEND_KEYS: JSON.stringify([{ key: KEY, alias: 'bench', tags: ['key:bench'] }]),
-    // Segments never rotate during a run: `npm run bench:shipping` measures rotation and upload.
-    TAGSPEND_SPEND_LOG__SEGMENT_MAX_AGE_SECONDS: '86400',
-  });
-  const proxy = await spawnServer(['--import', 'tsx', process.env.BENCH_PROXY_ENTRY ?? 'test/helpers/proxy-child.ts'], proxyEnv(dataDir), (l) => JSON.parse(l).url);
-  let budgeted: Server | null = null;
-  if (BUDGETED_TAGS > 0) {
-    await defineBudgets(join(budgetDir, 'store'), BUDGETED_TAGS);
-    budgeted = await spawnServer(['--import', 'tsx', process.env.BENCH_PROXY_ENTRY ?? 'test/helpers/proxy-child.ts'], proxyEnv(budgetDir), (l) => JSON.parse(l).url);
-  }
-  console.log(`non-streamed chat completions, ${CONNECTIONS} connections, ${DURATION} s each, ${process.env.BENCH_LABEL ?? ''}`);
-  await run('mock upstream (direct)', mock, '/v1/chat/completions');
-  // Baseline and tagspend alternate (A B B A ...) so drift in machine load hits both alike.
+/** Baseline and tagspend alternate (A B B A ...) so drift in machine load hits both alike. */
+async function compare(w: Workload, mock: Server, base: Server, proxy: Server, budgeted: Server | null): Promise<void> {
+  console.log(`${w.label}, ${CONNECTIONS} connections, ${DURATION} s each, ${process.env.BENCH_LABEL ?? ''}`);
+  await run('mock upstream (direct)', mock, w);
   const bases: Measured[] = [];
   const tags: Measured[] = [];
   const budgetRuns: Measured[] = [];
@@ -119,13 +115,13 @@ try {
     if (round % 2 === 1) order.reverse();
     for (const which of order) {
       if (which === 'base') {
-        bases.push(await run('bare pass-through baseline', base, '/v1/chat/completions'));
+        bases.push(await run('bare pass-through baseline', base, w));
       } else if (which === 'tagspend') {
-        const r = await run('tagspend', { ...proxy, metricsUrl: proxy.url }, '/v1/chat/completions');
+        const r = await run('tagspend', { ...proxy, metricsUrl: proxy.url }, w);
         records += r.records;
         tags.push(r);
       } else {
-        budgetRuns.push(await run(`tagspend, ${BUDGETED_TAGS} budgeted tags`, { ...budgeted!, metricsUrl: budgeted!.url }, '/v1/chat/completions'));
+        budgetRuns.push(await run(`tagspend, ${BUDGETED_TAGS} budgeted tags`, { ...budgeted!, metricsUrl: budgeted!.url }, w));
       }
     }
   }
@@ -133,7 +129,7 @@ try {
   const ts = median(tags);
   const answered = tags.reduce((n, r) => n + r.requests.total, 0);
   console.log('');
-  console.log(`medians over ${ROUNDS} round(s):`);
+  console.log(`${w.label}: medians over ${ROUNDS} round(s):`);
   console.log(`  baseline ${b.rps.toFixed(0)} req/s, ${b.cpu.toFixed(0)} µs CPU/req; tagspend ${ts.rps.toFixed(0)} req/s, ${ts.cpu.toFixed(0)} µs CPU/req`);
   console.log(`  tagspend / baseline: ${((ts.rps / b.rps) * 100).toFixed(1)}% of the RPS (target >= 85%); tagspend ${ts.rps.toFixed(0)} req/s (target >= 4000)`);
   console.log(`  tagspend work per request: +${(ts.cpu - b.cpu).toFixed(0)} µs CPU over the baseline`);
@@ -144,6 +140,34 @@ try {
       `  with ${BUDGETED_TAGS} budgeted tags (5 on every request): ${bu.rps.toFixed(0)} req/s, ${bu.cpu.toFixed(0)} µs CPU/req; ` +
         `${((bu.rps / ts.rps) * 100).toFixed(1)}% of tagspend without budgets (target >= 95%), +${(bu.cpu - ts.cpu).toFixed(0)} µs CPU/req`,
     );
+  }
+  console.log('');
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'tagspend-bench-'));
+const budgetDir = mkdtempSync(join(tmpdir(), 'tagspend-bench-budgets-'));
+try {
+  const mock = await spawnServer(['bin/tagspend.js', 'mock-upstream', '--port', '0'], {}, (l) => /listening on (\S+)/.exec(l)?.[1]?.replace(/\/v1$/, '') ?? null);
+  const mockUrl = `${mock.url}/v1`;
+  const base = await spawnServer(['--import', 'tsx', 'bench/passthrough.ts'], { UPSTREAM_URL: mockUrl }, (l) => JSON.parse(l).url);
+  const proxyEnv = (dir: string) => ({
+    TAGSPEND_DATA_DIR: dir,
+    TAGSPEND_PROVIDERS: JSON.stringify({ mock: { base_url: mockUrl, anthropic_native: true } }),
+    TAGSPEND_KEYS: JSON.stringify([{ key: KEY, alias: 'bench', tags: ['key:bench'] }]),
+    // Segments never rotate during a run: `npm run bench:shipping` measures rotation and upload.
+    TAGSPEND_SPEND_LOG__SEGMENT_MAX_AGE_SECONDS: '86400',
+  });
+  const proxy = await spawnServer(['--import', 'tsx', process.env.BENCH_PROXY_ENTRY ?? 'test/helpers/proxy-child.ts'], proxyEnv(dataDir), (l) => JSON.parse(l).url);
+  let budgeted: Server | null = null;
+  if (BUDGETED_TAGS > 0) {
+    await defineBudgets(join(budgetDir, 'store'), BUDGETED_TAGS);
+    budgeted = await spawnServer(['--import', 'tsx', process.env.BENCH_PROXY_ENTRY ?? 'test/helpers/proxy-child.ts'], proxyEnv(budgetDir), (l) => JSON.parse(l).url);
+  }
+  for (const api of APIS) {
+    const w = WORKLOADS[api];
+    if (!w) throw new Error(`BENCH_API: unknown workload ${api} (chat, messages)`);
+    // The budgeted variant measures reservations on the chat path only.
+    await compare(w, mock, base, proxy, api === 'chat' ? budgeted : null);
   }
 } finally {
   for (const c of children) c.kill('SIGTERM');
