@@ -11,7 +11,7 @@ interface Args {
 
 export const mockUpstreamCommand: CommandModule<object, Args> = {
   command: 'mock-upstream',
-  describe: 'Run a simulated OpenAI-compatible provider with deterministic usage (default port 4010)',
+  describe: 'Run a simulated provider (OpenAI-compatible endpoints and Anthropic\'s Messages API) with deterministic usage (default port 4010)',
   builder: (y) =>
     y
       .option('port', { type: 'number', default: 4010, describe: 'Listen port (0 picks a free one)' })
