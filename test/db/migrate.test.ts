@@ -72,7 +72,7 @@ describe('schema migrations', () => {
         MIGRATIONS.map((m) => m.version),
       );
       assert.equal(applied[0]!.name, '0001_initial');
-      // Migration 2: cache_write_1h_tokens is 0 for every old row and in every rollup.
+      // Migration 4: cache_write_1h_tokens is 0 for every old row and in every rollup.
       const oneHour = await rows(`SELECT (SELECT count(*) FROM spend_logs WHERE cache_write_1h_tokens = 0) AS logs,
         (SELECT sum(cache_write_1h_tokens) FROM rollup_daily_tag_key) AS tag_key, (SELECT sum(cache_write_1h_tokens) FROM rollup_daily) AS daily`);
       assert.deepEqual(oneHour[0], { logs: beforeRows.records, tag_key: '0', daily: '0' });
