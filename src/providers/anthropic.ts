@@ -18,7 +18,8 @@ function obj(v: unknown): Obj | null {
  * A Messages usage object in the record's terms. Anthropic reports `input_tokens` without the
  * cache: prompt_tokens adds the cache reads and writes back, so it means what it means for
  * OpenAI (every prompt token); cache_write_tokens is every write, cache_write_1h_tokens the
- * 1-hour part of it. Output tokens include thinking (Anthropic does not report it apart).
+ * 1-hour part of it. Output tokens include thinking; `output_tokens_details.thinking_tokens`,
+ * when reported, is the reasoning part of them.
  */
 export function messagesUsage(raw: unknown): Usage | null {
   const u = obj(raw);
@@ -32,6 +33,7 @@ export function messagesUsage(raw: unknown): Usage | null {
   const writes = Math.max(num(u.cache_creation_input_tokens), write5m + write1h);
   const prompt = input + read + writes;
   const completion = num(u.output_tokens);
+  const thinking = num(obj(u.output_tokens_details)?.thinking_tokens);
   return {
     prompt_tokens: prompt,
     completion_tokens: completion,
@@ -39,7 +41,7 @@ export function messagesUsage(raw: unknown): Usage | null {
     cached_tokens: read,
     cache_write_tokens: writes,
     cache_write_1h_tokens: Math.min(write1h, writes),
-    reasoning_tokens: 0,
+    reasoning_tokens: Math.min(thinking, completion),
   };
 }
 
@@ -54,7 +56,7 @@ export function mergeMessagesUsage(sofar: Obj | null, next: unknown): Obj | null
   const out: Obj = { ...sofar };
   for (const k of Object.keys(n)) {
     if (n[k] === null || n[k] === undefined) continue;
-    out[k] = k === 'cache_creation' ? { ...obj(out[k]), ...obj(n[k]) } : n[k];
+    out[k] = k === 'cache_creation' || k === 'output_tokens_details' ? { ...obj(out[k]), ...obj(n[k]) } : n[k];
   }
   return out;
 }
