@@ -91,7 +91,10 @@ function promptBlocks(body: Body): { total: number; breakpoints: Breakpoint[] } 
   return { total, breakpoints };
 }
 
-/** Prefixes written so far (a mock process's whole "cache"; nothing expires). */
+/** Prefixes a long-running mock remembers at most (then it forgets them all, as an evicted cache). */
+const MAX_CACHED_PREFIXES = 100_000;
+
+/** Prefixes written so far (a mock process's whole "cache"; nothing expires by time). */
 export class MockPromptCache {
   private readonly seen = new Set<string>();
 
@@ -114,6 +117,7 @@ export class MockPromptCache {
     let write5m = 0;
     let write1h = 0;
     let upTo = readChars;
+    if (this.seen.size > MAX_CACHED_PREFIXES) this.seen.clear();
     for (const bp of breakpoints) {
       this.seen.add(bp.key);
       if (bp.chars <= upTo) continue;
