@@ -87,10 +87,19 @@ export function toPrometheus(status: JobsStatus): string {
 /** The statuses on file; {} when there is none yet (or it is unreadable). */
 export async function readStatus(file: string): Promise<JobsStatus> {
   try {
-    const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
-    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as JobsStatus) : {};
+    return parseStatus(await readFile(file, 'utf8'));
   } catch {
     return {}; // missing or unreadable: start over rather than fail the run that just ended
+  }
+}
+
+/** The statuses in a status file's text; {} when it is not a statuses object. */
+export function parseStatus(text: string): JobsStatus {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as JobsStatus) : {};
+  } catch {
+    return {};
   }
 }
 

@@ -9,6 +9,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { LIST, VARCHAR, listValue } from '@duckdb/node-api';
 import { selectRows, type Json } from '../db/rows.ts';
 import { sql } from '../db/sql.ts';
+import { withConnection, type WithConnection } from '../db/with-connection.ts';
 import { InvalidRequestError } from '../errors.ts';
 import { addDays, daysBetween } from './calendar.ts';
 import { dimensionLabel, type Dimension } from './dimensions.ts';
@@ -129,26 +130,22 @@ interface Drilled {
   unpriced: bigint;
 }
 
-async function drillPeriod(conn: DuckDBConnection, from: string, to: string, by: Dimension, filters: readonly DrillFilter[]): Promise<Drilled> {
+async function drillPeriod(use: WithConnection, from: string, to: string, by: Dimension, filters: readonly DrillFilter[]): Promise<Drilled> {
   const p = filterParams(filters);
   const child = by.kind === 'user' || by.kind === 'key' || by.kind === 'model' || by.kind === 'meta' ? by.kind : null;
-  const groups = await selectRows(
-    conn,
-    sql('serve/drill_groups'),
-    {
-      from,
-      to,
-      require: listValue(p.require),
-      user: p.user,
-      key: p.key,
-      model: p.model,
-      meta_key: p.meta_key,
-      meta_value: p.meta_value,
-      child,
-      child_meta: by.kind === 'meta' ? by.key : null,
-    },
-    { require: LIST(VARCHAR) },
-  );
+  const params = {
+    from,
+    to,
+    require: listValue(p.require),
+    user: p.user,
+    key: p.key,
+    model: p.model,
+    meta_key: p.meta_key,
+    meta_value: p.meta_value,
+    child,
+    child_meta: by.kind === 'meta' ? by.key : null,
+  };
+  const groups = await use((conn) => selectRows(conn, sql('serve/drill_groups'), params, { require: LIST(VARCHAR) }));
   const splits = filters.filter((f) => f.dimension.kind === 'tag_key') as (DrillFilter & { dimension: { kind: 'tag_key'; key: string } })[];
   const out: Drilled = { rows: new Map(), total: zero(), unpriced: 0n };
   const put = (labels: (string | null)[], u: Units): void => {
@@ -206,12 +203,13 @@ function measures(u: Units): Record<string, Json> {
  * The report of `req.by` inside the rows `filters` select; with no filters, the plain report
  * (from the rollups). Same shape as buildReport's, so every renderer and the CSV work on it.
  */
-export async function buildDrillReport(conn: DuckDBConnection, req: ReportRequest & { filters: readonly DrillFilter[] }, timezone: string): Promise<Report> {
-  if (req.filters.length === 0) return buildReport(conn, req, timezone);
+export async function buildDrillReport(db: DuckDBConnection | WithConnection, req: ReportRequest & { filters: readonly DrillFilter[] }, timezone: string): Promise<Report> {
+  if (req.filters.length === 0) return buildReport(db, req, timezone);
+  const use = withConnection(db);
   const length = daysBetween(req.from, req.to) + 1;
   const before = { from: addDays(req.from, -length), to: addDays(req.from, -1) };
-  const now = await drillPeriod(conn, req.from, req.to, req.by, req.filters);
-  const prev = await drillPeriod(conn, before.from, before.to, req.by, req.filters);
+  // The two periods read spend_logs side by side when `db` hands out several connections.
+  const [now, prev] = await Promise.all([drillPeriod(use, req.from, req.to, req.by, req.filters), drillPeriod(use, before.from, before.to, req.by, req.filters)]);
   const labels = req.by.kind === 'model' ? ['model', 'provider'] : ['key' in req.by ? req.by.key : req.by.kind];
   const total = measures(now.total);
   const rows = [...now.rows.values()]

@@ -6,6 +6,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { selectOne, selectRows, type Json } from '../db/rows.ts';
 import { sql } from '../db/sql.ts';
+import { withConnection, type WithConnection } from '../db/with-connection.ts';
 import { addDays, daysBetween } from './calendar.ts';
 import { dimensionLabel, type Dimension } from './dimensions.ts';
 import { trimDecimal, type Table } from './render/format.ts';
@@ -150,10 +151,12 @@ function addDecimal(a: string, b: string): string {
   return `${sum < 0n ? '-' : ''}${abs / 10n ** 10n}.${String(abs % 10n ** 10n).padStart(10, '0')}`;
 }
 
-async function billedFacts(conn: DuckDBConnection, period: { from: string; to: string }, before: { from: string; to: string }): Promise<BilledFacts> {
-  const u = await selectOne(conn, sql('report/unattributed_total'), period);
-  const p = await selectOne(conn, sql('report/unattributed_total'), before);
-  const c = await selectOne(conn, sql('report/unbilled_estimates'), period);
+async function billedFacts(use: WithConnection, period: { from: string; to: string }, before: { from: string; to: string }): Promise<BilledFacts> {
+  const [u, p, c] = await Promise.all([
+    use((conn) => selectOne(conn, sql('report/unattributed_total'), period)),
+    use((conn) => selectOne(conn, sql('report/unattributed_total'), before)),
+    use((conn) => selectOne(conn, sql('report/unbilled_estimates'), period)),
+  ]);
   return {
     unattributed: String(u?.unattributed_usd ?? '0'),
     previousUnattributed: String(p?.unattributed_usd ?? '0'),
@@ -169,20 +172,45 @@ function rowKey(row: Record<string, Json>, labels: readonly string[]): string {
   return JSON.stringify(labels.map((l) => row[l] ?? null));
 }
 
-export async function buildReport(conn: DuckDBConnection, req: ReportRequest, timezone: string): Promise<Report> {
+/** The totals row of the period (`current`) or of the one before, without its `current` flag. */
+function periodRow(rows: Record<string, Json>[], current: boolean): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const [k, v] of Object.entries(rows.find((r) => r.current === current) ?? {})) if (k !== 'current') out[k] = v;
+  return out;
+}
+
+/** Connections that have the report_source view (a TEMP view lives as long as its connection). */
+const withReportSource = new WeakSet<DuckDBConnection>();
+
+async function ensureReportSource(conn: DuckDBConnection): Promise<void> {
+  if (withReportSource.has(conn)) return;
+  await conn.run(sql('report/create_report_source'));
+  withReportSource.add(conn);
+}
+
+/**
+ * The report: two queries, each over both periods (the totals, and the rows; a billed report
+ * adds the bills' facts), which run side by side when `db` hands out several connections.
+ */
+export async function buildReport(db: DuckDBConnection | WithConnection, req: ReportRequest, timezone: string): Promise<Report> {
+  const use = withConnection(db);
   const period = { from: req.from, to: req.to };
   const length = daysBetween(req.from, req.to) + 1;
   const before = { from: addDays(req.from, -length), to: addDays(req.from, -1) };
   const q = query(req.by);
   const basis = req.basis ?? 'estimated';
-  await conn.run(sql('report/create_report_source'));
-  const rowsOf = (range: { from: string; to: string }) =>
-    selectRows(conn, sql('report/by_dimension'), { ...range, dim: q.dim, key: q.key, split: q.split, billed: basis === 'billed' });
-  const total = (await selectOne(conn, sql('report/report_total'), period)) ?? {};
-  const raw = await rowsOf(period);
-  const previousTotal = (await selectOne(conn, sql('report/report_total'), before)) ?? {};
-  const previousRaw = await rowsOf(before);
-  const billed = basis === 'billed' ? await billedFacts(conn, period, before) : null;
+  const [totals, rowsOfBoth, billed] = await Promise.all([
+    use((conn) => selectRows(conn, sql('report/period_totals'), { ...period, before: before.from })),
+    use(async (conn) => {
+      await ensureReportSource(conn);
+      return selectRows(conn, sql('report/by_dimension'), { ...period, before: before.from, dim: q.dim, key: q.key, split: q.split, billed: basis === 'billed' });
+    }),
+    basis === 'billed' ? billedFacts(use, period, before) : null,
+  ]);
+  const total = periodRow(totals, true);
+  const previousTotal = periodRow(totals, false);
+  const raw = rowsOfBoth.filter((r) => r.current === true);
+  const previousRaw = rowsOfBoth.filter((r) => r.current === false);
   if (billed !== null) {
     // The unattributed cost is billed too: it belongs in the total every row is a share of.
     total.billed_usd = addDecimal(String(total.billed_usd ?? '0'), billed.unattributed);

@@ -1,10 +1,9 @@
 // How fresh the figures are, shown on every page: the last successful reconcile (from the jobs'
 // status file, which also records failures), when the open snapshot was published and the
-// newest record it holds.
-import type { DuckDBConnection } from '@duckdb/node-api';
-import { selectOne } from '../db/rows.ts';
-import { sql } from '../db/sql.ts';
-import { readStatus } from '../../jobs/run/status-file.ts';
+// newest record it holds (read once per snapshot: a snapshot never changes).
+import { readFileSync, statSync } from 'node:fs';
+import { parseStatus, type JobsStatus } from '../../jobs/run/status-file.ts';
+import type { SnapshotMeta } from './snapshot.ts';
 
 export interface Freshness {
   last_reconcile_success: string | null;
@@ -14,17 +13,47 @@ export interface Freshness {
   newest_record_at: string | null;
 }
 
-const iso = (ms: unknown): string | null => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-export async function readFreshness(conn: DuckDBConnection, statusFile: string): Promise<Freshness> {
-  const status = await readStatus(statusFile);
+export function freshness(meta: SnapshotMeta, status: JobsStatus): Freshness {
   const reconcile = status.reconcile;
-  const meta = await selectOne(conn, sql('serve/snapshot_meta'));
   return {
     last_reconcile_success: reconcile?.last_success_at ?? null,
     last_reconcile_failed: reconcile?.last_run.status === 'failed',
     last_reconcile_error: reconcile?.last_run.status === 'failed' ? (reconcile.last_run.error ?? null) : null,
-    snapshot_published_at: iso(meta?.published_ms),
-    newest_record_at: iso(meta?.newest_record_ms),
+    snapshot_published_at: iso(meta.publishedMs),
+    newest_record_at: iso(meta.newestRecordMs),
   };
+}
+
+/**
+ * The jobs' status file, as of this request: a failed run rewrites it without publishing a
+ * snapshot. Stat'ed on every read and parsed again only when it was replaced (the runner renames
+ * a new file over it). Synchronous on purpose: a few microseconds on a small local file, where
+ * the asynchronous calls would queue in libuv's thread pool behind the DuckDB queries.
+ */
+export class StatusFile {
+  private seen: string | null = null;
+  private status: JobsStatus = {};
+
+  constructor(readonly path: string) {}
+
+  read(): JobsStatus {
+    let version = 'missing';
+    let text: string | null = null;
+    try {
+      const s = statSync(this.path, { bigint: true, throwIfNoEntry: false });
+      if (s !== undefined) {
+        version = `${s.ino}-${s.mtimeNs}-${s.size}`;
+        if (version !== this.seen) text = readFileSync(this.path, 'utf8');
+      }
+    } catch {
+      version = 'unreadable';
+    }
+    if (version !== this.seen) {
+      this.status = text === null ? {} : parseStatus(text);
+      this.seen = version;
+    }
+    return this.status;
+  }
 }

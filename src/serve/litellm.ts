@@ -3,10 +3,10 @@
 // GET /tag/daily/activity. Money is a JSON number here as there (the tagspend-native /api/report
 // keeps exact decimal strings). What differs from LiteLLM, and the fields tagspend cannot fill,
 // is listed in docs/serve.md.
-import type { DuckDBConnection } from '@duckdb/node-api';
 import { LIST, VARCHAR, listValue } from '@duckdb/node-api';
 import { selectOne, selectRows, type Json } from '../db/rows.ts';
 import { sql } from '../db/sql.ts';
+import type { WithConnection } from '../db/with-connection.ts';
 import { InvalidRequestError } from '../errors.ts';
 import { keyHash } from '../proxy/auth.ts';
 import { buildReport } from '../report/query.ts';
@@ -27,15 +27,15 @@ function keyParam(value: string | undefined): string | null {
  * GET /spend/tags: `[{individual_request_tag, log_count, total_spend}]`. LiteLLM accepts
  * start_date/end_date and ignores them; here they select the days (default: all).
  */
-export async function spendTags(conn: DuckDBConnection, params: Params, timezone: string): Promise<unknown[]> {
-  const bounds = await selectOne(conn, sql('serve/data_bounds'));
+export async function spendTags(use: WithConnection, params: Params, timezone: string): Promise<unknown[]> {
+  const bounds = await use((conn) => selectOne(conn, sql('serve/data_bounds')));
   const first = (bounds?.first_day as string | null) ?? null;
   const last = (bounds?.last_day as string | null) ?? null;
   const start = params.date('start_date') ?? first;
   const end = params.date('end_date') ?? last;
   if (start === null || end === null) return [];
   if (end < start) throw new InvalidRequestError(`end_date (${end}) is before start_date (${start})`, { param: 'end_date' });
-  const report = await buildReport(conn, { from: start, to: end, by: { kind: 'tag' } }, timezone);
+  const report = await buildReport(use, { from: start, to: end, by: { kind: 'tag' } }, timezone);
   return report.table.rows
     .filter((r) => r.tag !== null)
     .map((r) => ({ individual_request_tag: r.tag ?? null, log_count: num(r.requests), total_spend: num(r.spend_usd) }));
@@ -53,7 +53,7 @@ interface DayRow {
 }
 
 /** GET /global/spend/report: LiteLLM's three shapes (team, customer, api_key). */
-export async function globalSpendReport(conn: DuckDBConnection, params: Params, teamKey: string): Promise<unknown[]> {
+export async function globalSpendReport(use: WithConnection, params: Params, teamKey: string): Promise<unknown[]> {
   const { from, to } = params.period('', { from: 'start_date', to: 'end_date' }, true);
   const groupBy = params.oneOf('group_by', ['team', 'customer', 'api_key'] as const, 'team')!;
   const apiKey = keyParam(params.text('api_key'));
@@ -62,7 +62,7 @@ export async function globalSpendReport(conn: DuckDBConnection, params: Params, 
     throw new InvalidRequestError('team_id and customer_id are not supported: use group_by=team or group_by=customer', { param: params.text('team_id') !== undefined ? 'team_id' : 'customer_id' });
   }
   if (groupBy === 'api_key' || apiKey !== null || user !== null) {
-    const rows = await selectRows(conn, sql('serve/litellm_report_api_key'), { from, to, key: apiKey, user });
+    const rows = await use((conn) => selectRows(conn, sql('serve/litellm_report_api_key'), { from, to, key: apiKey, user }));
     const byKey = new Map<string, { api_key: string | null; key_alias: string | null; total_cost: number; total_input_tokens: number; total_output_tokens: number; model_details: Json[] }>();
     for (const r of rows) {
       const id = JSON.stringify([r.key_hash, r.key_alias]);
@@ -75,7 +75,12 @@ export async function globalSpendReport(conn: DuckDBConnection, params: Params, 
     }
     return [...byKey.values()].sort((a, b) => b.total_cost - a.total_cost);
   }
-  const rows = (await selectRows(conn, sql('serve/litellm_report_by_day'), { from, to, group: groupBy, team_key: teamKey })).map(
+  // Team totals from the rollups, exact as in `tagspend report --by tag:<team_key>`, read beside the requests.
+  const [byDay, teamDaily] = await Promise.all([
+    use((conn) => selectRows(conn, sql('serve/litellm_report_by_day'), { from, to, group: groupBy, team_key: teamKey })),
+    groupBy === 'team' ? use((conn) => selectRows(conn, sql('serve/team_daily'), { key: teamKey, from, to })) : [],
+  ]);
+  const rows = byDay.map(
     (r): DayRow => ({
       day: String(r.day),
       grp: (r.grp as string | null) ?? null,
@@ -87,13 +92,8 @@ export async function globalSpendReport(conn: DuckDBConnection, params: Params, 
       total_tokens: num(r.total_tokens),
     }),
   );
-  // Team totals from the rollups, exact as in `tagspend report --by tag:<team_key>`.
   const teamTotals = new Map<string, number>();
-  if (groupBy === 'team') {
-    for (const r of await selectRows(conn, sql('serve/team_daily'), { key: teamKey, from, to })) {
-      teamTotals.set(`${String(r.day)}\u0000${r.value ?? ''}`, num(r.spend_usd));
-    }
-  }
+  for (const r of teamDaily) teamTotals.set(`${String(r.day)}\u0000${r.value ?? ''}`, num(r.spend_usd));
   const days = new Map<string, Map<string | null, { total: number; metadata: Json[] }>>();
   for (const r of rows) {
     if (!days.has(r.day)) days.set(r.day, new Map());
@@ -143,7 +143,7 @@ function metricsOf(r: Record<string, Json>): Metrics {
 const entry = (m: Metrics, metadata: Record<string, Json> = {}): Json => ({ metrics: { ...m }, metadata, api_key_breakdown: {} }) as unknown as Json;
 
 /** GET /tag/daily/activity: LiteLLM's SpendAnalyticsPaginatedResponse, paged by days. */
-export async function tagDailyActivity(conn: DuckDBConnection, params: Params): Promise<unknown> {
+export async function tagDailyActivity(use: WithConnection, params: Params): Promise<unknown> {
   const { from, to } = params.period('', { from: 'start_date', to: 'end_date' }, true);
   const tags = (params.text('tags') ?? '').split(',').map((t) => t.trim()).filter(Boolean);
   const model = params.text('model') ?? null;
@@ -152,8 +152,10 @@ export async function tagDailyActivity(conn: DuckDBConnection, params: Params): 
   const pageSize = params.int('page_size', 10, 1, 1000);
   const bind = { from, to, tags: listValue(tags), model, key };
   const types = { tags: LIST(VARCHAR) };
-  const dayRows = await selectRows(conn, sql('serve/litellm_tag_requests'), bind, types);
-  const entityRows = await selectRows(conn, sql('serve/litellm_tag_entities'), bind, types);
+  const [dayRows, entityRows] = await Promise.all([
+    use((conn) => selectRows(conn, sql('serve/litellm_tag_requests'), bind, types)),
+    use((conn) => selectRows(conn, sql('serve/litellm_tag_entities'), bind, types)),
+  ]);
 
   const allDays = [...new Set(dayRows.map((r) => String(r.day)))].sort();
   const totals: Metrics = { spend: 0, prompt_tokens: 0, completion_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, total_tokens: 0, successful_requests: 0, failed_requests: 0, api_requests: 0 };

@@ -2,13 +2,12 @@
 // to month end, a daily series of the top values of one tag key, the movers against the period
 // before, and how much spend carries no tag. The page (pages/overview.ts) and GET /api/overview
 // both show exactly this object.
-import type { DuckDBConnection } from '@duckdb/node-api';
-import { selectOne, selectRows } from '../db/rows.ts';
+import { selectRows } from '../db/rows.ts';
 import { sql } from '../db/sql.ts';
+import type { WithConnection } from '../db/with-connection.ts';
 import { localMidnight } from '../budget/window.ts';
 import { addDays, daysInMonth, firstOfMonth, localDate } from '../report/calendar.ts';
 import { sharePercent } from '../report/query.ts';
-import { trimDecimal } from '../report/render/format.ts';
 import { decimalToNumber, sumDecimals, subtractDecimals } from './decimal.ts';
 
 export const TOP_SERIES = 8;
@@ -48,17 +47,15 @@ function midnightOf(date: string, timezone: string): number {
   return localMidnight(y, m - 1, d, timezone);
 }
 
-async function spendBetween(conn: DuckDBConnection, from: string, to: string): Promise<string> {
-  const row = await selectOne(conn, sql('report/report_total'), { from, to });
-  return trimDecimal(String(row?.spend_usd ?? '0'));
-}
-
 /**
- * `asOfMs`: the instant the data is complete up to (the newest record), for the projection's
- * elapsed time; `nowMs` decides today's date.
+ * Three queries on the rollups, side by side when `use` hands out several connections: the
+ * daily totals (every total below is an exact sum of these days), the tag keys of the period,
+ * and the chosen key's values by day (when no key is asked for, after the keys: the default is
+ * the one with the most spend). `asOfMs`: the instant the data is complete up to (the newest
+ * record), for the projection's elapsed time; `nowMs` decides today's date.
  */
 export async function buildOverview(
-  conn: DuckDBConnection,
+  use: WithConnection,
   options: { nowMs: number; asOfMs: number | null; timezone: string; tagKey: string | null; days: number; defaultTagKey?: string | undefined },
 ): Promise<Overview> {
   const { timezone } = options;
@@ -68,10 +65,28 @@ export async function buildOverview(
   const lastMonthStart = firstOfMonth(lastMonthEnd);
   const dayOfMonth = Number(today.slice(8, 10));
   const sameDayLastMonth = addDays(lastMonthStart, Math.min(dayOfMonth, daysInMonth(lastMonthStart)) - 1);
+  const period = { from: addDays(today, -(options.days - 1)), to: today, days: options.days };
+  const previous = { from: addDays(period.from, -options.days), to: addDays(period.from, -1) };
+  const range = { from: period.from, to: period.to };
 
-  const monthSpend = await spendBetween(conn, monthStart, today);
-  const lastSame = await spendBetween(conn, lastMonthStart, sameDayLastMonth);
-  const lastFull = await spendBetween(conn, lastMonthStart, lastMonthEnd);
+  const valuesOf = (key: string) => use((conn) => selectRows(conn, sql('serve/daily_tag_key'), { key, before: previous.from, ...range }));
+  const [dayRows, keyRows, asked] = await Promise.all([
+    use((conn) => selectRows(conn, sql('serve/overview_days'), { first: lastMonthStart < previous.from ? lastMonthStart : previous.from, ...range })),
+    use((conn) => selectRows(conn, sql('serve/tag_keys'), range)),
+    options.tagKey === null ? null : valuesOf(options.tagKey),
+  ]);
+  const keys = keyRows.map((r) => String(r.tag_key));
+  const tagKey = options.tagKey ?? (options.defaultTagKey && keys.includes(options.defaultTagKey) ? options.defaultTagKey : (keys[0] ?? null));
+  const valueRows = asked ?? (tagKey === null ? [] : await valuesOf(tagKey));
+
+  // Each day's total as the rollup has it; a period's spend is the exact sum of its days.
+  const dayTotals = dayRows.filter((r) => r.kind === 'day').map((r) => ({ day: String(r.day), spend: String(r.spend_usd) }));
+  const spendBetween = (from: string, to: string): string => sumDecimals(dayTotals.filter((t) => t.day >= from && t.day <= to).map((t) => t.spend));
+  const noTags = String(dayRows.find((r) => r.kind === 'no_tags')?.spend_usd ?? '0');
+
+  const monthSpend = spendBetween(monthStart, today);
+  const lastSame = spendBetween(lastMonthStart, sameDayLastMonth);
+  const lastFull = spendBetween(lastMonthStart, lastMonthEnd);
   // Elapsed part of the month up to the data's newest record (not the clock: a stale snapshot
   // would otherwise project too little).
   const monthStartMs = midnightOf(monthStart, timezone);
@@ -80,26 +95,23 @@ export async function buildOverview(
   const elapsed = asOf - monthStartMs;
   const projected = elapsed > 3_600_000 ? ((decimalToNumber(monthSpend) * (monthEndMs - monthStartMs)) / elapsed).toFixed(10) : null;
 
-  const period = { from: addDays(today, -(options.days - 1)), to: today, days: options.days };
-  const previous = { from: addDays(period.from, -options.days), to: addDays(period.from, -1) };
-  const keys = (await selectRows(conn, sql('serve/tag_keys'), { from: period.from, to: period.to })).map((r) => String(r.tag_key));
-  const tagKey = options.tagKey ?? (options.defaultTagKey && keys.includes(options.defaultTagKey) ? options.defaultTagKey : (keys[0] ?? null));
-
-  const range = { from: period.from, to: period.to };
-  const totals = await selectRows(conn, sql('serve/daily_totals'), range);
   const days: string[] = [];
   for (let d = period.from; d <= period.to; d = addDays(d, 1)) days.push(d);
-  const totalByDay = new Map(totals.map((r) => [String(r.day), String(r.spend_usd)]));
+  const totalByDay = new Map(dayTotals.filter((t) => t.day >= period.from).map((t) => [t.day, t.spend]));
   const periodTotal = sumDecimals([...totalByDay.values()]);
 
   const daily: Overview['daily'] = { days, series: [] };
   const movers: Overview['movers'] = [];
   let withoutKey = periodTotal;
   if (tagKey !== null) {
-    const rows = await selectRows(conn, sql('serve/daily_tag_key'), { key: tagKey, ...range });
     const byValue = new Map<string, Map<string, string>>();
-    for (const r of rows) {
+    const prevByValue = new Map<string, string[]>();
+    for (const r of valueRows) {
       const v = String(r.value);
+      if (r.day === null) {
+        prevByValue.set(v, [...(prevByValue.get(v) ?? []), String(r.spend_usd)]);
+        continue;
+      }
       if (!byValue.has(v)) byValue.set(v, new Map());
       byValue.get(v)!.set(String(r.day), String(r.spend_usd));
     }
@@ -121,13 +133,7 @@ export async function buildOverview(
     daily.series.push({ value: null, spend_usd: withoutKey, daily_usd: untaggedDaily });
 
     // Movers: each value's spend in this period against the one before (untagged included).
-    const prevRows = await selectRows(conn, sql('serve/daily_tag_key'), { key: tagKey, ...previous });
-    const prevByValue = new Map<string, string[]>();
-    for (const r of prevRows) {
-      const v = String(r.value);
-      prevByValue.set(v, [...(prevByValue.get(v) ?? []), String(r.spend_usd)]);
-    }
-    const prevTotal = await spendBetween(conn, previous.from, previous.to);
+    const prevTotal = spendBetween(previous.from, previous.to);
     const prevTagged = sumDecimals([...prevByValue.values()].flat());
     const candidates: Overview['movers'] = [];
     for (const v of new Set([...valueTotal.keys(), ...prevByValue.keys()])) {
@@ -143,7 +149,6 @@ export async function buildOverview(
     daily.series.push({ value: null, spend_usd: periodTotal, daily_usd: days.map((d) => totalByDay.get(d) ?? '0') });
   }
 
-  const noTags = String((await selectOne(conn, sql('serve/untagged_spend'), range))?.spend_usd ?? '0');
   return {
     today,
     timezone,

@@ -4,10 +4,10 @@
 // endpoint needs the master key or a viewer key.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ResolvedConfig } from '../config/load.ts';
 import { selectRows } from '../db/rows.ts';
 import { sql } from '../db/sql.ts';
+import type { WithConnection } from '../db/with-connection.ts';
 import { AuthenticationError, DatabaseMissingError, InvalidRequestError, MethodNotAllowedError, NotFoundError, PermissionError, TagspendError, toOpenAIError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { KeyRing } from '../proxy/auth.ts';
@@ -19,12 +19,12 @@ import { reportJson } from '../report/render/report.ts';
 import { dimensionLabel } from '../report/dimensions.ts';
 import { Sessions, clearedCookie } from './auth.ts';
 import { buildBudgets } from './budgets.ts';
-import { readFreshness, type Freshness } from './freshness.ts';
+import { freshness, StatusFile, type Freshness } from './freshness.ts';
 import { globalSpendReport, spendTags, tagDailyActivity } from './litellm.ts';
 import { buildOverview } from './overview.ts';
 import { lastDays, Params } from './params.ts';
 import { listRequests, OUTCOMES, type RequestFilters } from './requests.ts';
-import { SnapshotSource } from './snapshot.ts';
+import { SnapshotSource, type Snapshot } from './snapshot.ts';
 import { breakdownBody } from './pages/breakdown.ts';
 import { budgetsBody } from './pages/budgets.ts';
 import { errorBody, loginPage, page } from './pages/layout.ts';
@@ -112,34 +112,31 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
   const source = new SnapshotSource(resolved.paths.snapshotFile, { connections: config.serve.connections, logger: log });
   if (keyring.open) log.warn('NO API KEYS CONFIGURED: tagspend serve shows spend to anyone who can reach it. Set master_key (or viewer keys) in the config.');
 
-  const freshnessOf = (conn: DuckDBConnection): Promise<Freshness> => readFreshness(conn, resolved.paths.statusFile);
+  const statusFile = new StatusFile(resolved.paths.statusFile);
+  const freshnessOf = (snap: Snapshot): Freshness => freshness(snap.meta, statusFile.read());
   const cache = new ReplyCache(256);
 
-  async function tagKeyChoices(conn: DuckDBConnection, from: string, to: string): Promise<string[]> {
-    const keys = (await selectRows(conn, sql('serve/tag_keys'), { from, to })).map((r) => `tag:${String(r.tag_key)}`);
-    const meta = (await selectRows(conn, sql('serve/meta_keys'), { from, to })).map((r) => `meta:${String(r.meta_key)}`);
-    return ['tag', ...keys, 'user', 'model', 'key', ...meta];
+  /** The breakdown page's dimensions: tag keys and metadata fields with spend in the period. */
+  async function dimensionChoices(use: WithConnection, from: string, to: string): Promise<string[]> {
+    const rows = await use((conn) => selectRows(conn, sql('serve/dimension_choices'), { from, to }));
+    const of = (kind: string, prefix: string): string[] => rows.filter((r) => r.kind === kind).map((r) => `${prefix}:${String(r.name)}`);
+    return ['tag', ...of('tag_key', 'tag'), 'user', 'model', 'key', ...of('meta_key', 'meta')];
   }
 
-  async function overviewData(conn: DuckDBConnection, c: Ctx) {
-    const fresh = await freshnessOf(conn);
-    const overview = await buildOverview(conn, {
+  function overviewData(snap: Snapshot, c: Ctx) {
+    return buildOverview(snap.use, {
       nowMs: clock(),
-      asOfMs: fresh.newest_record_at ? Date.parse(fresh.newest_record_at) : null,
+      asOfMs: snap.meta.newestRecordMs,
       timezone,
       tagKey: c.params.text('key') ?? null,
       days: c.params.int('days', 30, 7, 366),
       defaultTagKey: config.serve.default_tag_key,
     });
-    return { fresh, overview };
   }
 
-  async function reportFor(conn: DuckDBConnection, c: Ctx) {
-    const by = c.params.dimension('by', 'tag');
-    const period = c.params.period(c.today);
-    const filters = c.params.filters();
-    const report = await buildDrillReport(conn, { ...period, by, filters }, timezone);
-    return { by, period, filters, report };
+  /** The breakdown's parameters, checked before any query starts. */
+  function breakdownParams(c: Ctx) {
+    return { by: c.params.dimension('by', 'tag'), period: c.params.period(c.today), filters: c.params.filters() };
   }
 
   function requestFilters(c: Ctx): RequestFilters {
@@ -159,16 +156,18 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
     };
   }
 
-  type Handler = (conn: DuckDBConnection, c: Ctx) => Promise<Reply>;
-  const pages = new Map<string, { title: string; render: (conn: DuckDBConnection, c: Ctx) => Promise<string> }>([
-    ['/', { title: 'Where the money went', render: async (conn, c) => overviewBody((await overviewData(conn, c)).overview) }],
+  // A handler gets the request's snapshot; `snap.use` runs each query on a connection of it, so
+  // queries started together run side by side.
+  type Handler = (snap: Snapshot, c: Ctx) => Promise<Reply>;
+  const pages = new Map<string, { title: string; render: (snap: Snapshot, c: Ctx) => Promise<string> }>([
+    ['/', { title: 'Where the money went', render: async (snap, c) => overviewBody(await overviewData(snap, c)) }],
     [
       '/breakdown',
       {
         title: 'Breakdown',
-        render: async (conn, c) => {
-          const { period, filters, report } = await reportFor(conn, c);
-          const choices = await tagKeyChoices(conn, period.from, period.to);
+        render: async (snap, c) => {
+          const { by, period, filters } = breakdownParams(c);
+          const [report, choices] = await Promise.all([buildDrillReport(snap.use, { ...period, by, filters }, timezone), dimensionChoices(snap.use, period.from, period.to)]);
           const byText = c.params.text('by') ?? 'tag';
           const defaultThen = choices.find((x) => x.startsWith('tag:') && x !== byText) ?? 'user';
           const then = c.params.text('then') ?? defaultThen;
@@ -177,33 +176,48 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
         },
       },
     ],
-    ['/budgets', { title: 'Budgets', render: async (conn) => budgetsBody(await buildBudgets(conn)) }],
-    ['/requests', { title: 'Requests', render: async (conn, c) => requestsBody(await listRequests(conn, requestFilters(c)), requestFilters(c)) }],
+    ['/budgets', { title: 'Budgets', render: async (snap) => budgetsBody(await snap.use(buildBudgets)) }],
+    [
+      '/requests',
+      {
+        title: 'Requests',
+        render: async (snap, c) => {
+          const filters = requestFilters(c);
+          return requestsBody(await snap.use((conn) => listRequests(conn, filters)), filters);
+        },
+      },
+    ],
   ]);
 
   const api = new Map<string, Handler>([
-    ['/api/overview', async (conn, c) => json((await overviewData(conn, c)).overview)],
+    ['/api/overview', async (snap, c) => json(await overviewData(snap, c))],
     [
       '/api/report',
-      async (conn, c) => {
+      async (snap, c) => {
         const by = c.params.dimension('by');
         const period = c.params.period(c.today);
         const filters = c.params.filters();
-        const report = filters.length ? await buildDrillReport(conn, { ...period, by, filters }, timezone) : await buildReport(conn, { ...period, by }, timezone);
-        return json(reportJson(report));
+        return json(reportJson(await buildDrillReport(snap.use, { ...period, by, filters }, timezone)));
       },
     ],
-    ['/api/budgets', async (conn) => json(await buildBudgets(conn))],
+    ['/api/budgets', async (snap) => json(await snap.use(buildBudgets))],
     // Never cached: the status file changes without a new snapshot when a job run fails.
-    ['/api/freshness', async (conn) => json(await freshnessOf(conn))],
-    ['/api/requests', async (conn, c) => json(await listRequests(conn, requestFilters(c)))],
-    ['/spend/tags', async (conn, c) => json(await spendTags(conn, c.params, timezone))],
-    ['/global/spend/report', async (conn, c) => json(await globalSpendReport(conn, c.params, TEAM_TAG_KEY))],
-    ['/tag/daily/activity', async (conn, c) => json(await tagDailyActivity(conn, c.params))],
+    ['/api/freshness', async (snap) => json(freshnessOf(snap))],
+    [
+      '/api/requests',
+      async (snap, c) => {
+        const filters = requestFilters(c);
+        return json(await snap.use((conn) => listRequests(conn, filters)));
+      },
+    ],
+    ['/spend/tags', async (snap, c) => json(await spendTags(snap.use, c.params, timezone))],
+    ['/global/spend/report', async (snap, c) => json(await globalSpendReport(snap.use, c.params, TEAM_TAG_KEY))],
+    ['/tag/daily/activity', async (snap, c) => json(await tagDailyActivity(snap.use, c.params))],
     [
       '/breakdown.csv',
-      async (conn, c) => {
-        const { by, period, report } = await reportFor(conn, c);
+      async (snap, c) => {
+        const { by, period, filters } = breakdownParams(c);
+        const report = await buildDrillReport(snap.use, { ...period, by, filters }, timezone);
         const name = `spend-by-${dimensionLabel(by)}-${period.from}-to-${period.to}.csv`.replace(/[^A-Za-z0-9._-]/g, '_');
         return { type: 'text/csv; charset=utf-8', body: renderReport(report, 'csv'), headers: { 'content-disposition': `attachment; filename="${name}"` } };
       },
@@ -259,7 +273,7 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
     try {
       if (path === '/health/liveliness' || path === '/health/liveness') return sendJson(res, 200, { status: 'ok' });
       if (path === '/health/readiness') {
-        return await source.withConnection(async () => sendJson(res, 200, { status: 'ready' })).catch((err: unknown) =>
+        return await source.withSnapshot(async () => sendJson(res, 200, { status: 'ready' })).catch((err: unknown) =>
           sendJson(res, 503, { status: 'unavailable', problems: [(err as Error).message] }),
         );
       }
@@ -289,18 +303,17 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowedError(`${req.method} is not allowed on ${path}`);
       const principal = sessions.authenticate(req);
       const c: Ctx = { req, res, params: new Params(url.searchParams), today: localDate(new Date(clock()), timezone) };
-      await source.withConnection(async (conn, version) => {
+      await source.withSnapshot(async (snap) => {
         // Figures depend only on the snapshot, the day and the query: computed once per snapshot.
-        const cacheKey = `${version}\u0000${c.today}\u0000${path}${url.search}`;
+        const cacheKey = `${snap.version}\u0000${c.today}\u0000${path}${url.search}`;
         let reply = path === '/api/freshness' ? undefined : cache.get(cacheKey);
         if (!reply) {
-          reply = apiHandler ? await apiHandler(conn, c) : { type: 'text/html; charset=utf-8', body: await pageDef!.render(conn, c) };
+          reply = apiHandler ? await apiHandler(snap, c) : { type: 'text/html; charset=utf-8', body: await pageDef!.render(snap, c) };
           cache.set(cacheKey, reply);
         }
         if (apiHandler) return send(res, 200, reply.type, reply.body, reply.headers);
         // The frame is per request: freshness comes from the status file, which a failed job run changes.
-        const freshness = await freshnessOf(conn);
-        sendHtml(res, 200, page({ title: pageDef!.title, path, freshness, body: reply.body, signedIn: principal.kind !== 'open' && presentedBySession(req) }));
+        sendHtml(res, 200, page({ title: pageDef!.title, path, freshness: freshnessOf(snap), body: reply.body, signedIn: principal.kind !== 'open' && presentedBySession(req) }));
       });
     } catch (err) {
       fail(req, res, path, err);

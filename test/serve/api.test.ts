@@ -237,4 +237,22 @@ describe('tagspend serve API', () => {
     const afterSwap = await s.json<any>('/api/report?by=key&from=2026-11-01&to=2026-11-25');
     assert.equal(Number(afterSwap.total.requests), Number(before.total.requests) + 400);
   });
+
+  test('GET /api/requests pages through records with the same time by request id, none lost or repeated', async () => {
+    // 45 records stamped with one and the same millisecond: every page boundary falls inside the tie.
+    const ts = '2026-11-25T11:00:00.000Z';
+    const ties = makeRecords(45, 91, Date.parse(ts), 0).map((r, i) => ({ ...r, ts, request_id: `tie-${String(i).padStart(3, '0')}`, tags: ['team:ties'] }));
+    await s.addAndReconcile(ties);
+    const seen: string[] = [];
+    let next: string | null = null;
+    let pages = 0;
+    do {
+      const page: any = await s.json(`/api/requests?tag=team:ties&from=2026-11-25&to=2026-11-25&limit=7${next ? `&before=${encodeURIComponent(next)}` : ''}`);
+      seen.push(...page.requests.map((r: { request_id: string; ts: string }) => (assert.equal(r.ts, '2026-11-25T11:00:00.000000Z'), r.request_id)));
+      next = page.next;
+      pages += 1;
+    } while (next);
+    assert.equal(pages, 7);
+    assert.deepEqual(seen, ties.map((r) => r.request_id).sort().reverse());
+  });
 });
