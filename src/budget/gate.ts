@@ -251,7 +251,8 @@ export class BudgetEnforcer implements BudgetGate {
       return def && hasBudget(def) ? { max: def.max_budget, duration: def.budget_duration } : null;
     }
     // Definitions not readable yet (store down at start): the last block-list's budgets stand.
-    const entry = this.heldList?.tags[tag];
+    const tags = this.heldList?.tags;
+    const entry = tags && Object.hasOwn(tags, tag) ? tags[tag] : undefined;
     return entry ? { max: entry.max_budget, duration: entry.budget_duration } : null;
   }
 

@@ -70,7 +70,8 @@ function metadataObject(value: unknown, source: string): Record<string, string> 
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new InvalidAttributionError(`${source} must be a JSON object`, { param: source });
   }
-  const out: Record<string, string> = {};
+  // Null prototype: a "__proto__" key is data like any other.
+  const out: Record<string, string> = Object.create(null);
   for (const [k, v] of Object.entries(value)) out[k] = metadataValue(v);
   return out;
 }
@@ -199,11 +200,12 @@ export function attribute(body: Record<string, unknown>, headers: Headers, key: 
   }
 
   // Header metadata keys win over body keys; the key's own metadata cannot be overridden.
-  const metadata: Record<string, string> = {
-    ...bodyMeta,
-    ...headerMetadata(header(headers, 'x-litellm-spend-logs-metadata')),
-    ...key?.metadata,
-  };
+  const metadata: Record<string, string> = Object.assign(
+    Object.create(null) as Record<string, string>,
+    bodyMeta,
+    headerMetadata(header(headers, 'x-litellm-spend-logs-metadata')),
+    key?.metadata,
+  );
   let metaBytes = 0;
   for (const k in metadata) metaBytes += Buffer.byteLength(k) + Buffer.byteLength(metadata[k]!);
   if (metaBytes > MAX_METADATA_BYTES) {

@@ -13,7 +13,8 @@ export interface Route {
 
 export class Router {
   private readonly providers: ReadonlyMap<string, ResolvedProvider>;
-  private readonly aliases: Readonly<Record<string, string>>;
+  /** A Map: model names are chosen by clients (`constructor` is a model name, not a prototype member). */
+  private readonly aliases: ReadonlyMap<string, string>;
   private readonly defaultProvider: ResolvedProvider | null;
   /** Where bare model ids of the Messages API go: the default provider, `anthropic`, or the only native one. */
   private readonly messagesProvider: ResolvedProvider | null;
@@ -22,7 +23,7 @@ export class Router {
 
   constructor(resolved: ResolvedConfig) {
     this.providers = resolved.providers;
-    this.aliases = resolved.config.model_aliases;
+    this.aliases = new Map(Object.entries(resolved.config.model_aliases));
     const d = resolved.config.default_provider;
     this.defaultProvider = d ? (resolved.providers.get(d) ?? null) : null;
     const native = [...resolved.providers.values()].filter((p) => p.anthropicNative);
@@ -71,7 +72,7 @@ export class Router {
   }
 
   private resolve(model: string): Route {
-    const target = this.aliases[model] ?? model;
+    const target = this.aliases.get(model) ?? model;
     const slash = target.indexOf('/');
     if (slash > 0) {
       const provider = this.providers.get(target.slice(0, slash));
@@ -88,7 +89,7 @@ export class Router {
 
   /** Names /v1/models lists: aliases plus one wildcard entry per provider. */
   listModels(): string[] {
-    return [...Object.keys(this.aliases), ...[...this.providers.keys()].map((p) => `${p}/*`)];
+    return [...this.aliases.keys(), ...[...this.providers.keys()].map((p) => `${p}/*`)];
   }
 }
 
