@@ -85,12 +85,57 @@ export const ZERO_USAGE: Readonly<Usage> = Object.freeze({
   reasoning_tokens: 0,
 });
 
+/**
+ * Bounds that keep every line loadable into the DuckDB columns (BIGINT, DECIMAL(18,10)): a
+ * count is written as a safe integer (|n| < 2^53, far inside BIGINT), a cost below 10^8 USD.
+ * The proxy bounds usage and cost before a record is made (src/proxy/recorder.ts, with a note
+ * in `error`); the serialiser clamps whatever still falls outside, so no record it writes can
+ * be refused by ingest.
+ */
+export const MAX_RECORD_COST_USD = 99_999_999.99;
+const MAX_INT = Number.MAX_SAFE_INTEGER;
+const MAX_INT32 = 2_147_483_647;
+
+/** Out-of-range or fractional numbers: NaN and missing are null, the rest truncated and clamped. */
+function boundedInt(v: number | null | undefined, max: number): string {
+  if (v == null || Number.isNaN(v)) return 'null';
+  return String(Math.trunc(Math.max(-max, Math.min(max, v))) || 0);
+}
+
+function boundedCost(v: number | null | undefined): string {
+  if (v == null || Number.isNaN(v)) return 'null';
+  return String(Math.max(-MAX_RECORD_COST_USD, Math.min(MAX_RECORD_COST_USD, v)));
+}
+
 // A missing field is written as null, so a line is always valid JSON.
-const num = (v: number | null | undefined): string => (v == null || !Number.isFinite(v) ? 'null' : String(v));
-const str = (v: string | null | undefined): string => (v == null ? 'null' : JSON.stringify(v));
+const int = (v: number | null | undefined): string => (Number.isSafeInteger(v) ? String(v) : boundedInt(v, MAX_INT));
+const int32 = (v: number | null | undefined): string => (Number.isSafeInteger(v) && Math.abs(v!) <= MAX_INT32 ? String(v) : boundedInt(v, MAX_INT32));
+const cost = (v: number | null | undefined): string => (typeof v === 'number' && v < MAX_RECORD_COST_USD && v > -MAX_RECORD_COST_USD ? String(v) : boundedCost(v));
+// Lone surrogates (JSON.stringify writes them as \udXXX escapes, which DuckDB refuses) become U+FFFD.
+const str = (v: string | null | undefined): string => (v == null ? 'null' : JSON.stringify(v.isWellFormed() ? v : v.toWellFormed()));
 const json = (v: unknown): string => JSON.stringify(v) ?? 'null';
 /** Plain strings are quoted as they are; anything else is escaped by JSON.stringify. */
 const plain = (v: string | null | undefined): string => (v == null ? 'null' : '"' + v + '"');
+
+function escapedTags(tags: readonly string[]): string {
+  if (!Array.isArray(tags)) return json(tags);
+  let out = '[';
+  for (let i = 0; i < tags.length; i++) {
+    const t = tags[i];
+    out += (i === 0 ? '' : ',') + (typeof t === 'string' ? str(t) : json(t));
+  }
+  return out + ']';
+}
+
+function escapedMap(m: Readonly<Record<string, string>>): string {
+  if (typeof m !== 'object' || m === null) return json(m);
+  let out = '{';
+  for (const k of Object.keys(m)) {
+    const v = m[k];
+    out += (out.length === 1 ? '' : ',') + str(k) + ':' + (typeof v === 'string' ? str(v) : json(v));
+  }
+  return out + '}';
+}
 
 /** A character JSON.stringify would escape (quote, backslash, control, surrogate). */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
@@ -131,23 +176,24 @@ function plainMap(m: Readonly<Record<string, string>>): string {
 
 /**
  * One record as its NDJSON line (with the newline). Equal to `JSON.stringify(record) + '\n'`
- * for every valid record, in the field order above, but faster: the shape is fixed, and when
- * no string needs escaping (checked once for all of them) strings are written as they are.
+ * for every valid record (well-formed strings, numbers within the bounds above), in the field
+ * order above, but faster: the shape is fixed, and when no string needs escaping (checked once
+ * for all of them) strings are written as they are.
  * This runs once per request on the proxy's hot path.
  */
 export function serializeRecord(r: SpendRecord): string {
   const escape = needsEscaping(r);
   const q = escape ? str : plain;
   return (
-    `{"schema":${num(r.schema)},"request_id":${q(r.request_id)},"ts":${q(r.ts)},"end_ts":${q(r.end_ts)},` +
-    `"latency_ms":${num(r.latency_ms)},"instance":${q(r.instance)},"endpoint":${q(r.endpoint)},` +
+    `{"schema":${int32(r.schema)},"request_id":${q(r.request_id)},"ts":${q(r.ts)},"end_ts":${q(r.end_ts)},` +
+    `"latency_ms":${int(r.latency_ms)},"instance":${q(r.instance)},"endpoint":${q(r.endpoint)},` +
     `"model":${q(r.model)},"provider":${q(r.provider)},"upstream_model":${q(r.upstream_model)},` +
-    `"stream":${r.stream === true},"status":${num(r.status)},"outcome":${q(r.outcome)},` +
-    `"prompt_tokens":${num(r.prompt_tokens)},"completion_tokens":${num(r.completion_tokens)},` +
-    `"total_tokens":${num(r.total_tokens)},"cached_tokens":${num(r.cached_tokens)},` +
-    `"cache_write_tokens":${num(r.cache_write_tokens)},"reasoning_tokens":${num(r.reasoning_tokens)},` +
-    `"cost_usd":${num(r.cost_usd)},"price_ref":${q(r.price_ref)},"tags":${escape ? json(r.tags) : plainTags(r.tags)},` +
-    `"user":${q(r.user)},"metadata":${escape ? json(r.metadata) : plainMap(r.metadata)},"key_alias":${q(r.key_alias)},` +
-    `"key_hash":${q(r.key_hash)},"error":${q(r.error)},"cache_write_1h_tokens":${num(r.cache_write_1h_tokens)}}\n`
+    `"stream":${r.stream === true},"status":${int32(r.status)},"outcome":${q(r.outcome)},` +
+    `"prompt_tokens":${int(r.prompt_tokens)},"completion_tokens":${int(r.completion_tokens)},` +
+    `"total_tokens":${int(r.total_tokens)},"cached_tokens":${int(r.cached_tokens)},` +
+    `"cache_write_tokens":${int(r.cache_write_tokens)},"reasoning_tokens":${int(r.reasoning_tokens)},` +
+    `"cost_usd":${cost(r.cost_usd)},"price_ref":${q(r.price_ref)},"tags":${escape ? escapedTags(r.tags) : plainTags(r.tags)},` +
+    `"user":${q(r.user)},"metadata":${escape ? escapedMap(r.metadata) : plainMap(r.metadata)},"key_alias":${q(r.key_alias)},` +
+    `"key_hash":${q(r.key_hash)},"error":${q(r.error)},"cache_write_1h_tokens":${int(r.cache_write_1h_tokens)}}\n`
   );
 }

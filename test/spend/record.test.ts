@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serializeRecord, type SpendRecord } from '../../src/spend/record.ts';
+import { MAX_RECORD_COST_USD, serializeRecord, type SpendRecord } from '../../src/spend/record.ts';
 import { isoTimestamp } from '../../src/spend/timestamp.ts';
 
 const base: SpendRecord = {
@@ -19,13 +19,39 @@ test('a serialised record is byte-for-byte JSON.stringify of it, newline-termina
     { ...base, tags: [], metadata: {}, stream: true, status: 0, outcome: 'client_disconnect', cost_usd: 0 },
     { ...base, user: 'quote " backslash \\ newline \n unicode é \u2028 emoji 😀', error: 'tab\tcontrol\u0001', metadata: { 'k"ey': 'v\\al' }, tags: ['a"b'] },
     { ...base, cost_usd: 1.5e-7, latency_ms: 0 },
-    { ...base, user: 'lone \ud800 surrogate \udfff', tags: ['del\u007f', 'é'], metadata: { '2': 'first by key order', a: '\u2028', b: '' }, error: '' },
+    { ...base, user: 'pair \ud83d\ude00', tags: ['del\u007f', 'é'], metadata: { '2': 'first by key order', a: '\u2028', b: '' }, error: '' },
   ];
   for (const r of variants) {
     const line = serializeRecord(r);
     assert.equal(line, JSON.stringify(r) + '\n');
     assert.deepEqual(JSON.parse(line), r);
   }
+});
+
+test('lone surrogates are written as U+FFFD and out-of-range numbers clamped, so DuckDB can load every line', () => {
+  const line = serializeRecord({
+    ...base,
+    user: 'lone \ud800 surrogate \udfff',
+    tags: ['t\udc00'],
+    metadata: { 'k\ud800': 'v\udfff' },
+    error: 'upstream said \udc00',
+    prompt_tokens: 1e300,
+    completion_tokens: -Infinity,
+    total_tokens: NaN,
+    cached_tokens: 2.9,
+    latency_ms: 2 ** 64,
+    cost_usd: 1e21,
+  });
+  assert.doesNotMatch(line, /\\ud[89a-f]/i, 'no surrogate escapes');
+  const r = JSON.parse(line) as SpendRecord;
+  assert.equal(r.user, 'lone \ufffd surrogate \ufffd');
+  assert.deepEqual(r.tags, ['t\ufffd']);
+  assert.deepEqual(r.metadata, { 'k\ufffd': 'v\ufffd' });
+  assert.equal(r.error, 'upstream said \ufffd');
+  assert.deepEqual(
+    [r.prompt_tokens, r.completion_tokens, r.total_tokens, r.cached_tokens, r.latency_ms, r.cost_usd],
+    [Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, null, 2, Number.MAX_SAFE_INTEGER, MAX_RECORD_COST_USD],
+  );
 });
 
 test('record timestamps are written exactly as Date#toISOString writes them', () => {
