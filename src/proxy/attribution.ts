@@ -70,9 +70,12 @@ function metadataObject(value: unknown, source: string): Record<string, string> 
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new InvalidAttributionError(`${source} must be a JSON object`, { param: source });
   }
-  // Null prototype: a "__proto__" key is data like any other.
-  const out: Record<string, string> = Object.create(null);
-  for (const [k, v] of Object.entries(value)) out[k] = metadataValue(v);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value)) {
+    // `out[k] =` would set the prototype for "__proto__": a client's key is data like any other.
+    if (k === '__proto__') Object.defineProperty(out, k, { value: metadataValue(v), enumerable: true, writable: true, configurable: true });
+    else out[k] = metadataValue(v);
+  }
   return out;
 }
 
@@ -200,12 +203,12 @@ export function attribute(body: Record<string, unknown>, headers: Headers, key: 
   }
 
   // Header metadata keys win over body keys; the key's own metadata cannot be overridden.
-  const metadata: Record<string, string> = Object.assign(
-    Object.create(null) as Record<string, string>,
-    bodyMeta,
-    headerMetadata(header(headers, 'x-litellm-spend-logs-metadata')),
-    key?.metadata,
-  );
+  // Spread defines own properties, "__proto__" included.
+  const metadata: Record<string, string> = {
+    ...bodyMeta,
+    ...headerMetadata(header(headers, 'x-litellm-spend-logs-metadata')),
+    ...key?.metadata,
+  };
   let metaBytes = 0;
   for (const k in metadata) metaBytes += Buffer.byteLength(k) + Buffer.byteLength(metadata[k]!);
   if (metaBytes > MAX_METADATA_BYTES) {
