@@ -22,8 +22,24 @@ export interface Attribution {
 
 type Headers = Record<string, string | string[] | undefined>;
 
-// Control characters (C0, DEL, C1) are refused in tags: they break logs, CSVs and terminals.
+// Control characters (C0, DEL, C1) are refused in tags and user ids: they break logs, CSVs and terminals.
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+/**
+ * A lone surrogate escape in JSON.stringify output (it writes `\udXXX` for lone surrogates
+ * only; a backslash in the data is doubled, so an escape is preceded by an even number of them).
+ */
+const LONE_SURROGATE_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/i;
+
+/**
+ * Lone surrogates are refused in every attribution string (tags, user, metadata keys and
+ * values): no UTF-8 text can hold them, so the record would not load (a client's JSON can
+ * carry them as `\udc00` escapes).
+ */
+function checkWellFormed(value: string, source: string, param: string): void {
+  if (!value.isWellFormed()) {
+    throw new InvalidAttributionError(`${source} contains a lone surrogate (invalid UTF-16): ${JSON.stringify(value.slice(0, 60))}`, { param });
+  }
+}
 
 function header(headers: Headers, name: string): string | undefined {
   const v = headers[name];
@@ -41,6 +57,7 @@ function checkTag(tag: unknown, source: string): string {
   if (CONTROL_CHARS.test(tag)) {
     throw new InvalidAttributionError(`${source}: tag contains control characters: ${JSON.stringify(tag)}`, { param: source });
   }
+  checkWellFormed(tag, `${source}: tag`, source);
   return tag;
 }
 
@@ -60,21 +77,29 @@ function headerTags(raw: string | undefined, source: string): string[] {
   return out;
 }
 
-function metadataValue(v: unknown): string {
-  if (typeof v === 'string') return v;
-  return JSON.stringify(v) ?? String(v);
+function metadataValue(v: unknown, source: string, param: string): string {
+  if (typeof v === 'string') {
+    checkWellFormed(v, `${source} value`, param);
+    return v;
+  }
+  const text = JSON.stringify(v) ?? String(v);
+  if (LONE_SURROGATE_ESCAPE.test(text)) {
+    throw new InvalidAttributionError(`${source} value contains a lone surrogate (invalid UTF-16)`, { param });
+  }
+  return text;
 }
 
-function metadataObject(value: unknown, source: string): Record<string, string> {
+function metadataObject(value: unknown, source: string, param: string = source): Record<string, string> {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new InvalidAttributionError(`${source} must be a JSON object`, { param: source });
+    throw new InvalidAttributionError(`${source} must be a JSON object`, { param });
   }
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(value)) {
+    checkWellFormed(k, `${source} key`, param);
     // `out[k] =` would set the prototype for "__proto__": a client's key is data like any other.
-    if (k === '__proto__') Object.defineProperty(out, k, { value: metadataValue(v), enumerable: true, writable: true, configurable: true });
-    else out[k] = metadataValue(v);
+    if (k === '__proto__') Object.defineProperty(out, k, { value: metadataValue(v, source, param), enumerable: true, writable: true, configurable: true });
+    else out[k] = metadataValue(v, source, param);
   }
   return out;
 }
@@ -89,16 +114,20 @@ function headerMetadata(raw: string | undefined): Record<string, string> {
       param: 'x-litellm-spend-logs-metadata',
     });
   }
-  return metadataObject(parsed, 'x-litellm-spend-logs-metadata header');
+  return metadataObject(parsed, 'x-litellm-spend-logs-metadata header', 'x-litellm-spend-logs-metadata');
 }
 
 /** An end-user id from `source`: null when absent or empty, a 400 when not a short printable string. */
 export function userId(value: unknown, source: string): string | null {
   if (value === undefined || value === null || value === '') return null;
   if (typeof value !== 'string') throw new InvalidAttributionError(`${source} must be a string`, { param: source });
-  if (value.length > MAX_TAG_LENGTH || CONTROL_CHARS.test(value)) {
-    throw new InvalidAttributionError(`${source} must be at most ${MAX_TAG_LENGTH} printable characters`, { param: source });
+  if (value.length > MAX_TAG_LENGTH) {
+    throw new InvalidAttributionError(`${source} must be at most ${MAX_TAG_LENGTH} characters`, { param: source });
   }
+  if (CONTROL_CHARS.test(value)) {
+    throw new InvalidAttributionError(`${source} contains control characters: ${JSON.stringify(value)}`, { param: source });
+  }
+  checkWellFormed(value, source, source);
   return value;
 }
 

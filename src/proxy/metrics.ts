@@ -70,6 +70,7 @@ export class ProxyMetrics {
   readonly spoolOldestAgeSeconds: Gauge;
   readonly shipFailures: Counter;
   readonly segmentsShipped: Counter;
+  readonly usageClamped: Counter;
   /** By endpoint, then outcome, then tag value combination. */
   private readonly requestSeries = new Map<string, Map<string, RequestSeries>>();
   private readonly spendSeries = new Map<string, SpendSeries>();
@@ -209,6 +210,11 @@ export class ProxyMetrics {
     this.segmentsShipped = new Counter({
       name: 'tagspend_segments_shipped_total',
       help: 'Segments uploaded and verified in the store',
+      registers,
+    });
+    this.usageClamped = new Counter({
+      name: 'tagspend_usage_clamped_total',
+      help: 'Records whose provider-reported usage or cost was above the record bounds and was clamped (docs/proxy.md)',
       registers,
     });
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tagspend_' });

@@ -3,7 +3,7 @@
 import type { BudgetGate, Reservation } from '../budget/gate.ts';
 import { BudgetExceededError, TagspendError, UpstreamError } from '../errors.ts';
 import { costOf, type PriceMatch, type PriceTable } from '../spend/pricing.ts';
-import { SPEND_SCHEMA_VERSION, ZERO_USAGE, type Outcome, type SpendRecord, type Usage } from '../spend/record.ts';
+import { boundUsage, MAX_RECORD_COST_USD, MAX_USAGE_TOKENS, SPEND_SCHEMA_VERSION, ZERO_USAGE, type Outcome, type SpendRecord, type Usage } from '../spend/record.ts';
 import { isoTimestamp } from '../spend/timestamp.ts';
 import type { SpendWriter } from '../spool/writer.ts';
 import type { Principal } from './auth.ts';
@@ -51,7 +51,18 @@ export class ClientGoneError extends Error {
   }
 }
 
+/** Longest model name kept in a record (a client may send megabytes of "model"). */
+export const MAX_RECORDED_MODEL_LENGTH = 1024;
+
 const UNPRICED: Priced = Object.freeze({ cost: null, ref: null });
+
+function clip(s: string | null): string | null {
+  return s !== null && s.length > MAX_RECORDED_MODEL_LENGTH ? s.slice(0, MAX_RECORDED_MODEL_LENGTH) : s;
+}
+
+function withNote(error: string | null, note: string): string {
+  return error === null ? note : `${error}; ${note}`;
+}
 const FREE: Priced = Object.freeze({ cost: 0, ref: null });
 
 /** Writes a draft's record; returns its cost (null when unknown). */
@@ -68,9 +79,23 @@ export function createRecorder(deps: RecorderDeps): Recorder {
 
   return function record(d, outcome, status, error, priced) {
     const endMs = deps.clock();
+    if (d.usage) {
+      // Absurd counts from a provider are recorded at the bound, never as numbers no column holds.
+      const bounded = boundUsage(d.usage);
+      if (bounded) {
+        d.usage = bounded.usage;
+        error = withNote(error, `provider reported ${bounded.clamped}; recorded as at most ${MAX_USAGE_TOKENS} tokens each`);
+        deps.metrics.usageClamped.inc();
+      }
+    }
     const usage = d.usage ?? ZERO_USAGE;
     // No usage on a success means the cost is unknown (null); a failure without usage cost nothing.
-    const p = priced ?? (d.usage || outcome === 'success' ? price(d) : FREE);
+    let p = priced ?? (d.usage || outcome === 'success' ? price(d) : FREE);
+    if (p.cost !== null && p.cost > MAX_RECORD_COST_USD) {
+      error = withNote(error, `cost ${p.cost} USD is above the record bound; recorded as ${MAX_RECORD_COST_USD}`);
+      p = { cost: MAX_RECORD_COST_USD, ref: p.ref };
+      deps.metrics.usageClamped.inc();
+    }
     // Settled before the write: a failing write must not leave the reservation held.
     deps.budget?.settle(d.reservation, p.cost, endMs);
     const rec: SpendRecord = {
@@ -81,9 +106,9 @@ export function createRecorder(deps: RecorderDeps): Recorder {
       latency_ms: endMs - d.startMs,
       instance: deps.instance,
       endpoint: d.endpoint,
-      model: d.model,
+      model: clip(d.model),
       provider: d.route?.provider.name ?? null,
-      upstream_model: d.upstreamModel ?? d.route?.upstreamModel ?? null,
+      upstream_model: clip(d.upstreamModel ?? d.route?.upstreamModel ?? null),
       stream: d.stream,
       status,
       outcome,

@@ -11,6 +11,9 @@ export interface Route {
   upstreamModel: string;
 }
 
+/** No provider names a model in more characters; longer strings are refused before routing. */
+export const MAX_MODEL_LENGTH = 1024;
+
 export class Router {
   private readonly providers: ReadonlyMap<string, ResolvedProvider>;
   /** A Map: model names are chosen by clients (`constructor` is a model name, not a prototype member). */
@@ -48,13 +51,16 @@ export class Router {
     }
     const hit = cache.get(model);
     if (hit) return hit;
+    if (model.length > MAX_MODEL_LENGTH || !model.isWellFormed()) {
+      throw new InvalidRequestError(`model must be at most ${MAX_MODEL_LENGTH} characters of valid UTF-16 (no lone surrogates)`, { param: 'model' });
+    }
     const route = resolve(model);
     if (cache.size < 10_000) cache.set(model, route);
     return route;
   }
 
   private resolveMessages(model: string): Route {
-    const target = this.aliases[model] ?? model;
+    const target = this.aliases.get(model) ?? model;
     const slash = target.indexOf('/');
     const named = slash > 0 ? this.providers.get(target.slice(0, slash)) : undefined;
     if (named) {

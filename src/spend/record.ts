@@ -86,6 +86,31 @@ export const ZERO_USAGE: Readonly<Usage> = Object.freeze({
 });
 
 /**
+ * The most tokens of one kind the proxy records for one request: a billion, about a hundred
+ * times the largest context window offered today. A provider that reports more is wrong (the
+ * issue's case: 1e300); the proxy records the bound instead, says so in the record's `error`,
+ * and counts it (tagspend_usage_clamped_total). At the highest bundled price ($600 per million
+ * tokens) the bound costs $600,000, inside the cost bound below.
+ */
+export const MAX_USAGE_TOKENS = 1_000_000_000;
+
+const USAGE_FIELDS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cache_write_tokens', 'reasoning_tokens'] as const;
+
+/** Usage with every count within MAX_USAGE_TOKENS, and what was clamped; null when nothing was. */
+export function boundUsage(u: Usage): { usage: Usage; clamped: string } | null {
+  let out: Usage | null = null;
+  let clamped = '';
+  for (const f of USAGE_FIELDS) {
+    const v = u[f];
+    if (v <= MAX_USAGE_TOKENS) continue;
+    out ??= { ...u };
+    out[f] = MAX_USAGE_TOKENS;
+    clamped += `${clamped ? ', ' : ''}${f}=${v}`;
+  }
+  return out ? { usage: out, clamped } : null;
+}
+
+/**
  * Bounds that keep every line loadable into the DuckDB columns (BIGINT, DECIMAL(18,10)): a
  * count is written as a safe integer (|n| < 2^53, far inside BIGINT), a cost below 10^8 USD.
  * The proxy bounds usage and cost before a record is made (src/proxy/recorder.ts, with a note

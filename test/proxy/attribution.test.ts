@@ -68,6 +68,31 @@ for (const [name, body, headers, pattern] of [
   });
 }
 
+for (const [name, body, headers, param] of [
+  ['a lone low surrogate in the body user', { user: 'u\udc00' }, {}, 'user'],
+  ['a lone high surrogate in the end-user header', {}, { 'x-litellm-end-user-id': 'u\ud800x' }, 'x-litellm-end-user-id header'],
+  ['a lone surrogate in a root tag', { tags: ['app:\udc00'] }, {}, 'tags'],
+  ['a lone surrogate in metadata.tags', { metadata: { tags: ['\ud83d'] } }, {}, 'metadata.tags'],
+  ['a lone surrogate in a metadata value', { metadata: { spend_logs_metadata: { project: 'p\udfff' } } }, {}, 'metadata.spend_logs_metadata'],
+  ['a lone surrogate in a metadata key', { metadata: { spend_logs_metadata: { ['k\ud800']: 'v' } } }, {}, 'metadata.spend_logs_metadata'],
+  ['a lone surrogate inside a nested metadata value', { metadata: { spend_logs_metadata: { cfg: { deep: ['\udc00'] } } } }, {}, 'metadata.spend_logs_metadata'],
+  ['a lone surrogate in the metadata header', {}, { 'x-litellm-spend-logs-metadata': '{"p":"\\udc00"}' }, 'x-litellm-spend-logs-metadata'],
+  ['a C1 control character in a tag', { tags: ['app:\u0085x'] }, {}, 'tags'],
+  ['a C1 control character in the user', { user: 'u\u009b31m' }, {}, 'user'],
+] as const) {
+  test(`rejects ${name} (400 naming ${param})`, () => {
+    assert.throws(
+      () => attribute(structuredClone(body) as Record<string, unknown>, headers as Record<string, string>, null),
+      (err: unknown) => err instanceof InvalidAttributionError && err.status === 400 && err.param === param && /surrogate|control/.test(err.message),
+    );
+  });
+}
+
+test('well-formed astral characters (surrogate pairs) are accepted everywhere', () => {
+  const a = attribute({ user: 'u😀', tags: ['app:😀'], metadata: { spend_logs_metadata: { '😀': ['😀'] } } }, {}, null);
+  assert.deepEqual([a.user, a.tags, a.metadata], ['u😀', ['app:😀'], { '😀': '["😀"]' }]);
+});
+
 test('64 tags after deduplication are accepted', () => {
   const tags = Array.from({ length: 64 }, (_, i) => `t:${i}`);
   assert.equal(attribute({ tags: [...tags, 't:0'] }, {}, null).tags.length, 64);
