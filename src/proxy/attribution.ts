@@ -41,9 +41,26 @@ function checkWellFormed(value: string, source: string, param: string): void {
   }
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+/** A byte above ASCII, in a value node:http decoded as latin1 (one character per byte). */
+const HIGH_BYTE = /[\u0080-\u00ff]/;
+/** A character no latin1 decoding produces: the value did not come from raw header bytes. */
+const NOT_A_BYTE = /[^\u0000-\u00ff]/;
+
+/**
+ * A header's text. node:http decodes header bytes as latin1, so `café` sent as UTF-8 arrives as
+ * `cafÃ©` and `€` as `â\u0082¬` (a C1 control): the bytes are decoded again as UTF-8 here, and
+ * a value that is not valid UTF-8 is a 400. ASCII values (nearly all) are returned as they are.
+ */
 function header(headers: Headers, name: string): string | undefined {
   const v = headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
+  const text = Array.isArray(v) ? v.join(',') : v;
+  if (text === undefined || !HIGH_BYTE.test(text) || NOT_A_BYTE.test(text)) return text;
+  try {
+    return UTF8.decode(Buffer.from(text, 'latin1'));
+  } catch {
+    throw new InvalidAttributionError(`${name} header is not valid UTF-8`, { param: name });
+  }
 }
 
 function checkTag(tag: unknown, source: string): string {

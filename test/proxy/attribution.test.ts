@@ -126,3 +126,33 @@ test('a tag key fixed by the API key cannot get another value from the client: 4
   // A key without tags fixes nothing.
   assert.deepEqual(attribute({ tags: ['app:b', 'app:c'] }, {}, { tags: [], metadata: {} }).tags, ['app:b', 'app:c']);
 });
+
+/** A header value as node:http hands it over: each byte of the UTF-8 text as one latin1 character. */
+const wire = (text: string): string => Buffer.from(text, 'utf8').toString('latin1');
+
+test('header values are decoded as UTF-8 from their bytes: café and €uro are tags, José a user, Zürich metadata', () => {
+  const a = attribute({}, {
+    'x-litellm-tags': wire('café, €uro'),
+    'x-tagspend-tags': wire('team:数据'),
+    'x-litellm-end-user-id': wire('José'),
+    'x-litellm-spend-logs-metadata': wire('{"city":"Zürich"}'),
+  }, null);
+  assert.deepEqual(a.tags, ['café', '€uro', 'team:数据']);
+  assert.equal(a.user, 'José');
+  assert.deepEqual(a.metadata, { city: 'Zürich' });
+});
+
+test('a header that is not valid UTF-8 is a 400 naming the header; C1 controls sent as UTF-8 are still refused', () => {
+  assert.throws(
+    () => attribute({}, { 'x-litellm-tags': 'caf\u00e9' /* the single byte 0xE9 */ }, null),
+    (err: unknown) => err instanceof InvalidAttributionError && err.param === 'x-litellm-tags' && /UTF-8/.test(err.message),
+  );
+  assert.throws(
+    () => attribute({}, { 'x-litellm-customer-id': '\u00ff\u00fe' }, null),
+    (err: unknown) => err instanceof InvalidAttributionError && err.param === 'x-litellm-customer-id' && /UTF-8/.test(err.message),
+  );
+  assert.throws(
+    () => attribute({}, { 'x-litellm-tags': wire('app:\u0085') }, null),
+    (err: unknown) => err instanceof InvalidAttributionError && /control characters/.test(err.message),
+  );
+});

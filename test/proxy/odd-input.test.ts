@@ -124,3 +124,27 @@ describe('absurd usage from a provider', () => {
     assert.match(text, /^tagspend_usage_clamped_total 2$/m);
   });
 });
+
+describe('header text is UTF-8', () => {
+  const wire = (text: string): string => Buffer.from(text, 'utf8').toString('latin1');
+
+  test('x-litellm-tags: café, €uro and a UTF-8 end user arrive in the record as sent', async () => {
+    const { res, id } = await postRaw(`{"model":"mock/gpt-4o-mini",${MSG}}`, {
+      'x-litellm-tags': wire('café, €uro'),
+      'x-litellm-end-user-id': wire('José'),
+      'x-litellm-spend-logs-metadata': wire('{"city":"Zürich"}'),
+    });
+    assert.equal(res.status, 200);
+    const rec = onlyRecord(id);
+    assert.deepEqual(rec.tags, ['café', '€uro']);
+    assert.equal(rec.user, 'José');
+    assert.deepEqual(rec.metadata, { city: 'Zürich' });
+  });
+
+  test('a header value that is not UTF-8 is a 400 naming the header', async () => {
+    const { res, body, id } = await postRaw(`{"model":"mock/gpt-4o-mini",${MSG}}`, { 'x-litellm-tags': 'caf\u00e9' });
+    assert.equal(res.status, 400);
+    assert.equal(body.error?.param, 'x-litellm-tags');
+    assert.equal(onlyRecord(id).outcome, 'invalid_request');
+  });
+});
