@@ -38,6 +38,17 @@ export class PayloadTooLargeError extends InvalidRequestError {
   override readonly status = 413;
 }
 
+/** The request body did not arrive in time (config `request_body_timeout_ms`); the connection is closed. */
+export class RequestTimeoutError extends InvalidRequestError {
+  override readonly code = 'REQUEST_TIMEOUT';
+  override readonly status = 408;
+}
+
+/** The request's framing is broken (e.g. a bad chunk size): the connection cannot be reused and is closed. */
+export class MalformedRequestError extends InvalidRequestError {
+  override readonly code = 'MALFORMED_REQUEST';
+}
+
 export class ModelNotFoundError extends InvalidRequestError {
   override readonly code = 'MODEL_NOT_FOUND';
   override readonly status = 404;

@@ -55,6 +55,8 @@ export const configSchema = z.strictObject({
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   master_key: z.string().min(8).optional(),
   max_body_bytes: z.number().int().positive().default(8 * 1024 * 1024),
+  /** Time allowed to receive a request's whole body (from its headers); 408 and the connection closed beyond it. */
+  request_body_timeout_ms: durationMs.default(60_000),
 
   store: z
     .strictObject({

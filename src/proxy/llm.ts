@@ -36,6 +36,7 @@ export interface LlmDeps {
   logger: Logger;
   clock: () => number;
   maxBodyBytes: number;
+  bodyTimeoutMs: number;
   userIdSalt: string | null;
   redactKeys: readonly string[];
   budget: BudgetGate | null;
@@ -127,7 +128,7 @@ export function createLlmHandler(deps: LlmDeps) {
     try {
       d.principal = deps.keyring.authenticate(req.headers);
       refuseViewer(d.principal); // recorded under its own alias, as a 403
-      const raw = await readBody(req, deps.maxBodyBytes);
+      const raw = await readBody(req, deps.maxBodyBytes, { timeoutMs: deps.bodyTimeoutMs });
       const body = parseBody(raw);
       if (typeof body.model === 'string') d.model = body.model;
       d.stream = body.stream === true;

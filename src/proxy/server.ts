@@ -15,7 +15,7 @@ import { acquireSpoolLock } from '../spool/spool-lock.ts';
 import { recoverSpool, SpendWriter, type ClosedSegment } from '../spool/writer.ts';
 import type { ObjectStore } from '../store/types.ts';
 import { KeyRing } from './auth.ts';
-import { sendError, sendJson } from './http.ts';
+import { onClientError, sendError, sendJson } from './http.ts';
 import { createLlmHandler } from './llm.ts';
 import { MESSAGES_API, MESSAGES_ENDPOINTS } from './messages.ts';
 import type { BudgetGate } from '../budget/gate.ts';
@@ -127,6 +127,7 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
     logger: log,
     clock,
     maxBodyBytes: config.max_body_bytes,
+    bodyTimeoutMs: config.request_body_timeout_ms,
     userIdSalt: config.privacy.hash_user_ids ? resolved.userIdSalt : null,
     redactKeys: config.privacy.redact_metadata_keys.map((k) => k.toLowerCase()),
     budget: options.budget === undefined ? (budgets?.gate ?? null) : options.budget,
@@ -208,7 +209,10 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
     if (result) result.catch((err) => sendError(res, err));
   });
   server.headersTimeout = 60_000;
-  server.requestTimeout = 0; // long streams are legitimate; the upstream body timeout bounds silence
+  // Handlers answer a slow body themselves (408, request_body_timeout_ms); this backstop closes
+  // a request no handler reads. It stops counting once the request is in: long answers are fine.
+  server.requestTimeout = server.headersTimeout + config.request_body_timeout_ms + 5_000;
+  server.on('clientError', onClientError);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
