@@ -159,6 +159,13 @@ export class UpstreamUnavailableError extends TagspendError {
   override readonly type = 'api_error';
 }
 
+/** One SSE event from the provider is larger than `upstream.max_event_bytes`: the stream is cut there. */
+export class UpstreamEventTooLargeError extends TagspendError {
+  override readonly code = 'UPSTREAM_EVENT_TOO_LARGE';
+  override readonly status = 502;
+  override readonly type = 'api_error';
+}
+
 export class UpstreamTimeoutError extends UpstreamUnavailableError {
   override readonly code = 'UPSTREAM_TIMEOUT';
   override readonly status = 504;

@@ -95,6 +95,8 @@ export const configSchema = z.strictObject({
       /** Longest silence between two body chunks. */
       body_timeout_ms: durationMs.default(300_000),
       connections: z.number().int().positive().default(256),
+      /** Largest single SSE event accepted from a provider; a larger one cuts the stream with an upstream error. */
+      max_event_bytes: z.number().int().positive().default(16 * 1024 * 1024),
     })
     .prefault({}),
 

@@ -37,6 +37,8 @@ export interface LlmDeps {
   clock: () => number;
   maxBodyBytes: number;
   bodyTimeoutMs: number;
+  /** Cap on one SSE event from a provider (upstream.max_event_bytes). */
+  maxEventBytes: number;
   userIdSalt: string | null;
   redactKeys: readonly string[];
   budget: BudgetGate | null;
@@ -194,7 +196,7 @@ export function createLlmHandler(deps: LlmDeps) {
         throw upstreamError(up.statusCode, text, up.headers, d.route.provider.name);
       }
       if (String(up.headers['content-type'] ?? '').includes('text/event-stream')) {
-        await relayStream(d, up, res, api.newTap(hideUsageChunk), abort, record);
+        await relayStream(d, up, res, api.newTap(hideUsageChunk), abort, record, deps.maxEventBytes);
       } else {
         await relayJson(d, up, res, abort, record, api.normaliseUsage);
       }

@@ -3,6 +3,7 @@
 // its end. Either way the record is written before the response's last byte goes out.
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { toOpenAIError, UpstreamEventTooLargeError } from '../errors.ts';
 import { normaliseUsage, usageFromBytes, type UsageNormaliser } from '../providers/usage.ts';
 import { costParts } from '../spend/pricing.ts';
 import { ClientGoneError, type Draft, type Recorder } from './recorder.ts';
@@ -118,7 +119,9 @@ export async function relayStream(
   tap: SseUsageTap,
   signal: ClientAbort,
   record: Recorder,
+  maxEventBytes?: number,
 ): Promise<void> {
+  if (maxEventBytes !== undefined) tap.maxEventBytes = maxEventBytes;
   const headers = copyHeaders(up.headers, d.requestId);
   headers['cache-control'] = 'no-cache';
   res.writeHead(up.statusCode, headers);
@@ -132,6 +135,8 @@ export async function relayStream(
     // Recorded with the usage seen so far, whether the provider or the client broke off.
     d.usage = tap.usage;
     if (tap.model) d.upstreamModel = tap.model;
+    // The client is told in the stream's own terms (an OpenAI error event) before it ends.
+    if (err instanceof UpstreamEventTooLargeError) res.write(`data: ${JSON.stringify(toOpenAIError(err).body)}\n\n`);
     if (signal.aborted) throw new ClientGoneError();
     throw toTransportError(err, d.route!.provider.name);
   }

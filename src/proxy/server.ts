@@ -128,6 +128,7 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
     clock,
     maxBodyBytes: config.max_body_bytes,
     bodyTimeoutMs: config.request_body_timeout_ms,
+    maxEventBytes: config.upstream.max_event_bytes,
     userIdSalt: config.privacy.hash_user_ids ? resolved.userIdSalt : null,
     redactKeys: config.privacy.redact_metadata_keys.map((k) => k.toLowerCase()),
     budget: options.budget === undefined ? (budgets?.gate ?? null) : options.budget,

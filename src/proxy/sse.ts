@@ -4,9 +4,13 @@
 // so the client sees the stream it asked for.
 import { normaliseUsage, usageFromBody } from '../providers/usage.ts';
 import type { Usage } from '../spend/record.ts';
+import { UpstreamEventTooLargeError } from '../errors.ts';
 
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 const EMPTY_CHOICES = /"choices"\s*:\s*\[\s*\]/;
+
+/** Default cap on one event (config `upstream.max_event_bytes`): image events are a few MiB. */
+export const DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024;
 
 export class SseUsageTap {
   usage: Usage | null = null;
@@ -17,39 +21,68 @@ export class SseUsageTap {
   errorMessage: string | null = null;
   events = 0;
   private readonly hideUsageChunk: boolean;
+  /** Largest event accepted (config upstream.max_event_bytes); set by the relay for any tap. */
+  maxEventBytes: number;
   private readonly decoder = new TextDecoder();
-  private pending = '';
+  /**
+   * The incomplete event so far, as pieces: only new text is ever searched for a boundary, and
+   * the pieces are joined once, when the event completes (a growing string would be flattened,
+   * that is copied, by every search: quadratic in the event's size).
+   */
+  private parts: string[] = [];
+  /** Bytes received since the last event boundary. */
+  private pendingBytes = 0;
+  /** The held text ends with a newline (half of a boundary). */
+  private heldNewline = false;
+  /** The last piece ended with CR, whose LF may start the next one. */
+  private afterCr = false;
 
-  constructor(options: { hideUsageChunk: boolean }) {
+  constructor(options: { hideUsageChunk: boolean; maxEventBytes?: number }) {
     this.hideUsageChunk = options.hideUsageChunk;
+    this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
   }
 
   /** Feeds upstream bytes; returns the text to send to the client now (possibly empty). */
   push(chunk: Buffer): string {
-    let text = this.pending + this.decoder.decode(chunk, { stream: true });
-    if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
-    const lastBoundary = text.lastIndexOf('\n\n');
-    if (lastBoundary < 0) {
-      this.pending = text;
-      return '';
-    }
-    this.pending = text.slice(lastBoundary + 2);
-    const complete = text.slice(0, lastBoundary + 2);
+    let piece = this.decoder.decode(chunk, { stream: true });
+    if (this.afterCr && piece.charCodeAt(0) === 10) piece = piece.slice(1);
+    if (piece.length > 0) this.afterCr = piece.charCodeAt(piece.length - 1) === 13;
+    if (piece.includes('\r')) piece = piece.replace(/\r\n?/g, '\n');
+
     let out = '';
     let start = 0;
-    while (start < complete.length) {
-      const end = complete.indexOf('\n\n', start) + 2;
-      const event = complete.slice(start, end);
-      start = end;
-      if (this.inspect(event)) out += event;
+    if (this.heldNewline && piece.charCodeAt(0) === 10) {
+      out += this.emit(`${this.take()}\n`);
+      start = 1;
+    }
+    for (let end = piece.indexOf('\n\n', start); end >= 0; end = piece.indexOf('\n\n', start)) {
+      const tail = piece.slice(start, end + 2);
+      out += this.emit(this.parts.length > 0 ? this.take() + tail : tail);
+      start = end + 2;
+    }
+    if (start === 0) {
+      this.pendingBytes += chunk.length;
+    } else {
+      this.pendingBytes = 0;
+    }
+    if (start < piece.length) {
+      const rest = start === 0 ? piece : piece.slice(start);
+      this.parts.push(rest);
+      if (start > 0) this.pendingBytes = Buffer.byteLength(rest);
+      this.heldNewline = rest.charCodeAt(rest.length - 1) === 10;
+    } else if (start > 0) {
+      this.heldNewline = false;
+    }
+    if (this.pendingBytes > this.maxEventBytes) {
+      this.parts = [];
+      throw new UpstreamEventTooLargeError(`provider sent a stream event larger than ${this.maxEventBytes} bytes (upstream.max_event_bytes); the stream was cut there`);
     }
     return out;
   }
 
   /** Whatever is left when the upstream ends (an unterminated last event is passed on as is). */
   flush(): string {
-    const rest = this.pending + this.decoder.decode();
-    this.pending = '';
+    const rest = this.take() + this.decoder.decode();
     if (rest.trim() === '') return rest;
     return this.inspect(rest) ? rest : '';
   }
@@ -57,6 +90,17 @@ export class SseUsageTap {
   /** Whether the stream said it completed (a stream that only carried usage counts too). */
   finished(): boolean {
     return this.done || this.usage !== null;
+  }
+
+  private take(): string {
+    const text = this.parts.length === 1 ? this.parts[0]! : this.parts.join('');
+    this.parts = [];
+    this.heldNewline = false;
+    return text;
+  }
+
+  private emit(event: string): string {
+    return this.inspect(event) ? event : '';
   }
 
   /** Looks at one event; returns false when it must not reach the client. */

@@ -5,7 +5,7 @@
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { Config, } from '../config/schema.ts';
 import type { ResolvedProvider } from '../config/load.ts';
-import { UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.ts';
+import { TagspendError, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.ts';
 
 export interface UpstreamRequest {
   provider: ResolvedProvider;
@@ -166,6 +166,7 @@ class WholeAnswerHandler implements Dispatcher.DispatchHandler, UpstreamCall {
 
 /** Maps undici transport failures to typed errors; aborts are passed on untouched. */
 export function toTransportError(err: unknown, provider: string): unknown {
+  if (err instanceof TagspendError) return err;
   if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
     return new UpstreamTimeoutError(`Provider ${provider} did not answer in time`, { cause: err });
   }
