@@ -113,7 +113,7 @@ export const configSchema = z.strictObject({
       hash_user_ids: z.boolean().default(false),
       user_id_salt: z.string().min(16).optional(),
       /** Metadata keys containing any of these (case-insensitive) have their values replaced with [REDACTED]. */
-      redact_metadata_keys: z.array(z.string().min(1)).default(['key', 'secret', 'token', 'password']),
+      redact_metadata_keys: z.array(z.string().min(1)).default(['key', 'secret', 'token', 'password', 'authorization']),
     })
     .prefault({}),
 

@@ -271,10 +271,55 @@ export function attribute(body: Record<string, unknown>, headers: Headers, key: 
   return { tags, user, metadata, bodyChanged };
 }
 
-/** Replaces values under secret-looking keys with [REDACTED] (in place). */
+const REDACTED = '[REDACTED]';
+
+function secretLooking(key: string, patterns: readonly string[]): boolean {
+  const lower = key.toLowerCase();
+  return patterns.some((p) => lower.includes(p));
+}
+
+/** Redacts in place inside parsed JSON; true when anything changed. */
+function redactNested(value: unknown, patterns: readonly string[]): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  let changed = false;
+  if (Array.isArray(value)) {
+    for (const item of value) changed = redactNested(item, patterns) || changed;
+    return changed;
+  }
+  const o = value as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (secretLooking(k, patterns)) {
+      if (o[k] !== REDACTED) {
+        o[k] = REDACTED;
+        changed = true;
+      }
+    } else {
+      changed = redactNested(o[k], patterns) || changed;
+    }
+  }
+  return changed;
+}
+
+/**
+ * Replaces values under secret-looking keys with [REDACTED] (in place): top-level keys, and keys
+ * at any depth of a value that is JSON text of an object or array (`{"cfg":{"api_key":...}}`
+ * arrives as the value `{"api_key":...}` under `cfg`).
+ */
 export function redactMetadata(metadata: Record<string, string>, patterns: readonly string[]): void {
   for (const k of Object.keys(metadata)) {
-    const lower = k.toLowerCase();
-    if (patterns.some((p) => lower.includes(p))) metadata[k] = '[REDACTED]';
+    if (secretLooking(k, patterns)) {
+      metadata[k] = REDACTED;
+      continue;
+    }
+    const v = metadata[k]!;
+    const first = v.charCodeAt(0);
+    if (first !== 123 /* { */ && first !== 91 /* [ */) continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(v);
+    } catch {
+      continue;
+    }
+    if (redactNested(parsed, patterns)) metadata[k] = JSON.stringify(parsed);
   }
 }

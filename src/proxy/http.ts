@@ -102,6 +102,15 @@ function discardRest(req: IncomingMessage, limit: number, alreadyRead: number): 
   req.resume();
 }
 
+/**
+ * A body that is not JSON, as an error that says where and never what: V8's own messages quote
+ * a few words of the input, which for an API request is the prompt (never stored, never echoed).
+ */
+export function notJsonError(err: unknown): InvalidJsonError {
+  const at = /at position (\d+)/.exec(err instanceof Error ? err.message : '');
+  return new InvalidJsonError(`Request body is not valid JSON${at ? ` (at position ${at[1]})` : ''}`);
+}
+
 function parseErrorText(err: Error): string {
   const code = (err as { code?: string }).code ?? '';
   if (code === 'HPE_INVALID_CHUNK_SIZE') return 'invalid chunk size in the chunked encoding';
@@ -180,7 +189,7 @@ export async function jsonBody(req: IncomingMessage): Promise<Record<string, unk
   try {
     body = JSON.parse(raw.toString('utf8'));
   } catch (err) {
-    throw new InvalidJsonError(`Request body is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw notJsonError(err);
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidRequestError('Request body must be a JSON object');
   return body as Record<string, unknown>;

@@ -5,14 +5,14 @@
 // APIs is a dialect (dialect.ts, messages.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { InvalidAttributionError, InvalidJsonError, InvalidRequestError, UpstreamError, toOpenAIError } from '../errors.ts';
+import { InvalidAttributionError, InvalidRequestError, UpstreamError, toOpenAIError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { upstreamError } from '../providers/errors.ts';
 import type { PriceTable } from '../spend/pricing.ts';
 import type { SpendWriter } from '../spool/writer.ts';
 import { attribute, redactMetadata } from './attribution.ts';
 import { refuseViewer, type KeyRing } from './auth.ts';
-import { readBody } from './http.ts';
+import { notJsonError, readBody } from './http.ts';
 import { OPENAI_API, type ApiDialect } from './dialect.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { BudgetGate } from '../budget/gate.ts';
@@ -22,6 +22,7 @@ import { ClientAbort, parseRawHeaders, relayJson, relayStream, sendWholeAnswer }
 import { checkModelAllowed, type Router } from './router.ts';
 import { uuidv7 } from './request-id.ts';
 import { userIdForm } from './user-id.ts';
+import type { SecretScrubber } from './secrets.ts';
 import type { Upstream, UpstreamCall, UpstreamRequest, WholeAnswer } from './upstream.ts';
 
 
@@ -44,6 +45,8 @@ export interface LlmDeps {
   budget: BudgetGate | null;
   /** budgets.reservation_output_tokens_cap (0 = none). */
   outputTokensCap: number;
+  /** Configured keys, scrubbed from provider error text before it is stored or relayed. */
+  secrets: SecretScrubber;
 }
 
 /** Request headers a provider may need; everything else (auth above all) stays here. */
@@ -65,6 +68,8 @@ export function createLlmHandler(deps: LlmDeps) {
       return;
     }
     if (outcome === 'proxy_error') deps.logger.error({ err, request_id: d.requestId }, 'request failed inside the proxy');
+    // A provider's error text is relayed and stored: never with a key it echoed.
+    if (err instanceof UpstreamError) err.message = deps.secrets.scrub(err.message);
     const { status } = toOpenAIError(err);
     const message = err instanceof Error ? err.message : String(err);
     if (res.headersSent) {
@@ -196,7 +201,7 @@ export function createLlmHandler(deps: LlmDeps) {
         throw upstreamError(up.statusCode, text, up.headers, d.route.provider.name);
       }
       if (String(up.headers['content-type'] ?? '').includes('text/event-stream')) {
-        await relayStream(d, up, res, api.newTap(hideUsageChunk), abort, record, deps.maxEventBytes);
+        await relayStream(d, up, res, api.newTap(hideUsageChunk), abort, record, { maxEventBytes: deps.maxEventBytes, scrub: deps.secrets });
       } else {
         await relayJson(d, up, res, abort, record, api.normaliseUsage);
       }
@@ -211,7 +216,7 @@ function parseBody(raw: Buffer): Record<string, unknown> {
   try {
     body = JSON.parse(raw.toString('utf8'));
   } catch (err) {
-    throw new InvalidJsonError(`Request body is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw notJsonError(err);
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new InvalidRequestError('Request body must be a JSON object');

@@ -39,7 +39,7 @@ export class MessagesSseTap extends SseUsageTap {
     }
     if (kind === 'error') {
       const err = parsed.error as { message?: unknown } | undefined;
-      this.errorMessage = typeof err?.message === 'string' ? err.message : 'provider reported an error in the stream';
+      this.reportError(typeof err?.message === 'string' ? err.message : 'provider reported an error in the stream');
       return true;
     }
     const message = kind === 'message_start' ? (parsed.message as Record<string, unknown> | undefined) : undefined;

@@ -9,6 +9,7 @@ import type { SpendWriter } from '../spool/writer.ts';
 import type { Principal } from './auth.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { Route } from './router.ts';
+import type { SecretScrubber } from './secrets.ts';
 
 /** What is known about a request so far; every field has its "not known yet" value. */
 export interface Draft {
@@ -42,6 +43,7 @@ export interface RecorderDeps {
   metrics: ProxyMetrics;
   budget: BudgetGate | null;
   clock: () => number;
+  secrets: SecretScrubber;
 }
 
 export class ClientGoneError extends Error {
@@ -125,7 +127,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
       metadata: d.metadata,
       key_alias: d.principal?.alias ?? null,
       key_hash: d.principal?.keyHash ?? null,
-      error: error === null ? null : error.slice(0, 1000),
+      error: error === null ? null : deps.secrets.scrub(error).slice(0, 1000),
       cache_write_1h_tokens: usage.cache_write_1h_tokens,
     };
     deps.writer.write(rec);

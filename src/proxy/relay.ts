@@ -7,6 +7,7 @@ import { toOpenAIError, UpstreamEventTooLargeError } from '../errors.ts';
 import { normaliseUsage, usageFromBytes, type UsageNormaliser } from '../providers/usage.ts';
 import { costParts } from '../spend/pricing.ts';
 import { ClientGoneError, type Draft, type Recorder } from './recorder.ts';
+import type { SecretScrubber } from './secrets.ts';
 import type { SseUsageTap } from './sse.ts';
 import { toTransportError, type WholeAnswer } from './upstream.ts';
 
@@ -119,9 +120,9 @@ export async function relayStream(
   tap: SseUsageTap,
   signal: ClientAbort,
   record: Recorder,
-  maxEventBytes?: number,
+  options: { maxEventBytes?: number; scrub?: SecretScrubber } = {},
 ): Promise<void> {
-  if (maxEventBytes !== undefined) tap.maxEventBytes = maxEventBytes;
+  tap.limit(options);
   const headers = copyHeaders(up.headers, d.requestId);
   headers['cache-control'] = 'no-cache';
   res.writeHead(up.statusCode, headers);

@@ -21,6 +21,7 @@ import { MESSAGES_API, MESSAGES_ENDPOINTS } from './messages.ts';
 import type { BudgetGate } from '../budget/gate.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { Router } from './router.ts';
+import { SecretScrubber } from './secrets.ts';
 import { Upstream } from './upstream.ts';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
@@ -133,6 +134,11 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
     redactKeys: config.privacy.redact_metadata_keys.map((k) => k.toLowerCase()),
     budget: options.budget === undefined ? (budgets?.gate ?? null) : options.budget,
     outputTokensCap: config.budgets.reservation_output_tokens_cap,
+    secrets: new SecretScrubber([
+      resolved.masterKey,
+      ...resolved.keys.map((k) => k.key),
+      ...[...resolved.providers.values()].map((p) => p.apiKey),
+    ]),
   });
 
   const routes = new Map<string, RouteHandler>();

@@ -5,6 +5,7 @@
 import { normaliseUsage, usageFromBody } from '../providers/usage.ts';
 import type { Usage } from '../spend/record.ts';
 import { UpstreamEventTooLargeError } from '../errors.ts';
+import type { SecretScrubber } from './secrets.ts';
 
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 const EMPTY_CHOICES = /"choices"\s*:\s*\[\s*\]/;
@@ -23,6 +24,9 @@ export class SseUsageTap {
   private readonly hideUsageChunk: boolean;
   /** Largest event accepted (config upstream.max_event_bytes); set by the relay for any tap. */
   maxEventBytes: number;
+  private scrub: SecretScrubber | null;
+  /** The event inspect() just passed is a provider error (its text may echo the key). */
+  private errorEvent = false;
   private readonly decoder = new TextDecoder();
   /**
    * The incomplete event so far, as pieces: only new text is ever searched for a boundary, and
@@ -37,9 +41,10 @@ export class SseUsageTap {
   /** The last piece ended with CR, whose LF may start the next one. */
   private afterCr = false;
 
-  constructor(options: { hideUsageChunk: boolean; maxEventBytes?: number }) {
+  constructor(options: { hideUsageChunk: boolean; maxEventBytes?: number; scrub?: SecretScrubber }) {
     this.hideUsageChunk = options.hideUsageChunk;
     this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+    this.scrub = options.scrub ?? null;
   }
 
   /** Feeds upstream bytes; returns the text to send to the client now (possibly empty). */
@@ -84,7 +89,19 @@ export class SseUsageTap {
   flush(): string {
     const rest = this.take() + this.decoder.decode();
     if (rest.trim() === '') return rest;
-    return this.inspect(rest) ? rest : '';
+    return this.emit(rest);
+  }
+
+  /** The relay's settings, for a tap whichever dialect made it. */
+  limit(options: { maxEventBytes?: number; scrub?: SecretScrubber }): void {
+    if (options.maxEventBytes !== undefined) this.maxEventBytes = options.maxEventBytes;
+    if (options.scrub) this.scrub = options.scrub;
+  }
+
+  /** A provider error event: its message is recorded, and the event is scrubbed of known keys before it is relayed. */
+  protected reportError(message: string): void {
+    this.errorMessage = message;
+    this.errorEvent = true;
   }
 
   /** Whether the stream said it completed (a stream that only carried usage counts too). */
@@ -100,7 +117,12 @@ export class SseUsageTap {
   }
 
   private emit(event: string): string {
-    return this.inspect(event) ? event : '';
+    if (!this.inspect(event)) return '';
+    if (this.errorEvent) {
+      this.errorEvent = false;
+      if (this.scrub) return this.scrub.scrub(event);
+    }
+    return event;
   }
 
   /** Looks at one event; returns false when it must not reach the client. */
@@ -129,7 +151,7 @@ export class SseUsageTap {
     if (parsed.type === 'response.completed') this.done = true;
     if (isError || parsed.type === 'response.failed' || parsed.type === 'error') {
       const err = (parsed.error ?? (parsed.response as Record<string, unknown> | undefined)?.error) as { message?: unknown } | undefined;
-      this.errorMessage = typeof err?.message === 'string' ? err.message : 'provider reported an error in the stream';
+      this.reportError(typeof err?.message === 'string' ? err.message : 'provider reported an error in the stream');
     }
     if (hasUsage) {
       const { usage } = usageFromBody(parsed);
