@@ -19,10 +19,15 @@ export const REDACT_PATHS = [
   '*.key',
 ];
 
-export function createLogger(level: string = process.env.TAGSPEND_LOG_LEVEL ?? 'info'): Logger {
+/**
+ * Operational logs redact credentials by field name: `key`, `api_key`, `authorization`, ...
+ * A store object's name is therefore never logged as `key`: it is `object_key`, so an
+ * operator sees which object a warning is about.
+ */
+export function createLogger(level: string = process.env.TAGSPEND_LOG_LEVEL ?? 'info', destination?: pino.DestinationStream): Logger {
   return pino(
     { level, base: { pid: process.pid }, redact: { paths: REDACT_PATHS, censor: '[REDACTED]' } },
-    pino.destination({ dest: 2, sync: true }),
+    destination ?? pino.destination({ dest: 2, sync: true }),
   );
 }
 

@@ -143,12 +143,12 @@ async function insertBatch(ctx: JobContext, files: readonly DownloadedObject[], 
       // A refusal no original object explains (a salvaged file refused again) would loop.
       if (culprits.length === 0) throw err;
       for (const f of culprits) {
-        ctx.log.debug({ key: f.key, err: (err as Error).message }, 'object needs the line-by-line path');
+        ctx.log.debug({ object_key: f.key, err: (err as Error).message }, 'object needs the line-by-line path');
         const { cleanPath, rejected: n } = await salvage(conn, f, workDir);
         rejected.set(f.key, n);
         paths = paths.filter((p) => p !== f.path);
         if (cleanPath !== null) paths.push(cleanPath);
-        if (n > 0) ctx.log.warn({ key: f.key, rejected: n }, 'object has rejected lines');
+        if (n > 0) ctx.log.warn({ object_key: f.key, rejected: n }, 'object has rejected lines');
       }
     }
   }

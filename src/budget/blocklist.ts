@@ -104,7 +104,7 @@ export class BlockListSource {
     try {
       parsed = parseBlockList(got.body.toString('utf8'));
     } catch (err) {
-      this.log.error({ err: err instanceof z.ZodError ? z.prettifyError(err) : err, key: BLOCKLIST_KEY }, 'block-list in the store is corrupt; keeping the last good one');
+      this.log.error({ err: err instanceof z.ZodError ? z.prettifyError(err) : err, object_key: BLOCKLIST_KEY }, 'block-list in the store is corrupt; keeping the last good one');
       // Remember the bad version so the same bytes are not parsed (and logged) on every poll.
       this.etag = got.etag;
       return;

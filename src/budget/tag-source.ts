@@ -57,7 +57,7 @@ export class TagSource {
         try {
           def = parseStoredTag(got.body.toString('utf8'));
         } catch (err) {
-          this.log.error({ err, key: info.key }, 'tag definition is unreadable; ignoring it');
+          this.log.error({ err, object_key: info.key }, 'tag definition is unreadable; ignoring it');
         }
         this.byKey.set(info.key, { etag: info.etag, def });
         changed = true;

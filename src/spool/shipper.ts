@@ -228,7 +228,7 @@ export class Shipper extends EventEmitter<ShipperEvents> {
     const delay = backoffDelay(this.attempt, this.policy, this.random);
     this.attempt += 1;
     this.log.warn(
-      { code: errorCode(err), err: err.message, key: segmentObjectKey(segment.id), attempt: this.attempt, retry_in_ms: delay },
+      { code: errorCode(err), err: err.message, object_key: segmentObjectKey(segment.id), attempt: this.attempt, retry_in_ms: delay },
       'segment upload failed; will retry',
     );
     this.emit('failure', err);
@@ -249,11 +249,11 @@ export class Shipper extends EventEmitter<ShipperEvents> {
         // Retrying cannot repair it, and it must not block the segments behind it.
         const aside = `${p.gzPath}.corrupt`;
         renameSync(p.gzPath, aside);
-        this.log.error({ file: aside, key, err: (err as Error).message }, 'a compressed segment left in the spool is damaged; moved aside, not shipped');
+        this.log.error({ file: aside, object_key: key, err: (err as Error).message }, 'a compressed segment left in the spool is damaged; moved aside, not shipped');
         return null;
       }
     } else {
-      this.log.warn({ key }, 'segment vanished from the spool before it was shipped; assuming another run shipped it');
+      this.log.warn({ object_key: key }, 'segment vanished from the spool before it was shipped; assuming another run shipped it');
       return null;
     }
     await this.store.putFile(key, p.gzPath, { contentMd5: gz.md5, contentType: 'application/gzip' });
@@ -270,7 +270,7 @@ export class Shipper extends EventEmitter<ShipperEvents> {
       unlinkSync(p.gzPath);
     }
     if (p.ndjsonPath !== null) unlinkIfExists(p.ndjsonPath);
-    this.log.debug({ key, bytes: p.bytes, gzip_bytes: gz.bytes }, 'segment shipped');
+    this.log.debug({ object_key: key, bytes: p.bytes, gzip_bytes: gz.bytes }, 'segment shipped');
     return { key, gzipBytes: gz.bytes, bytes: p.bytes };
   }
 }
