@@ -28,8 +28,10 @@ export interface RunCounts {
   days: number;
   /** Bill lines imported plus requests whose allocated share of a bill changed (true-up). */
   billed: number;
+  /** Budget definitions the budgets step skipped (unreadable or unusable; each logged). Not in job_runs. */
+  invalidDefinitions: number;
 }
 
 export function zeroCounts(): RunCounts {
-  return { objects: 0, rows: 0, duplicates: 0, rejected: 0, repriced: 0, days: 0, billed: 0 };
+  return { objects: 0, rows: 0, duplicates: 0, rejected: 0, repriced: 0, days: 0, billed: 0, invalidDefinitions: 0 };
 }

@@ -115,8 +115,8 @@ const parquetStep = step('parquet', async (ctx, _counts, req) => {
 const rollupStep = step('rollup', async (ctx, counts) => {
   counts.days += (await runRollup(ctx)).days;
 });
-const budgetsStep = step('budgets', async (ctx) => {
-  await runBudgets(ctx, ctx.settings.alerts);
+const budgetsStep = step('budgets', async (ctx, counts) => {
+  counts.invalidDefinitions += (await runBudgets(ctx, ctx.settings.alerts)).invalid.length;
 });
 
 /**
@@ -163,7 +163,8 @@ async function startRun(db: Db, req: RunRequest, now: Date): Promise<number> {
 }
 
 async function finishRun(db: Db, runId: number, at: Date, status: string, counts: RunCounts, error: string | null): Promise<void> {
-  await db.conn.run(sql('runner/finish_job_run'), { run_id: runId, ended_at: at.toISOString(), status, error, ...counts });
+  const { objects, rows, duplicates, rejected, repriced, days, billed } = counts;
+  await db.conn.run(sql('runner/finish_job_run'), { run_id: runId, ended_at: at.toISOString(), status, error, objects, rows, duplicates, rejected, repriced, days, billed });
 }
 
 export async function runJob(req: RunRequest, deps: RunDeps): Promise<RunSummary> {
@@ -259,6 +260,7 @@ export function summaryLine(s: RunSummary): string {
     ...(s.billed > 0 ? [`billed=${s.billed}`] : []),
     `duration=${(s.durationMs / 1000).toFixed(2)}s`,
   ];
+  if (s.invalidDefinitions > 0) parts.push(`invalid_definitions=${s.invalidDefinitions}`);
   if (s.reportFiles.length > 0) parts.push(`files=${s.reportFiles.length}`);
   if (s.error !== null) parts.push(`error=${JSON.stringify(s.error)}`);
   return parts.join(' ');

@@ -8,7 +8,7 @@ import { budgetWindow } from '../../src/budget/window.ts';
 import { selectOne, selectRows } from '../../src/db/rows.ts';
 import { sql } from '../../src/db/sql.ts';
 import { crossedThresholds, deliverAlert, projectedSpend, type AlertSettings, type BudgetAlert } from './alerts.ts';
-import { budgetSubjects, type BudgetSubject } from './budget-subjects.ts';
+import { budgetSubjects, type BudgetSubject, type InvalidDefinition } from './budget-subjects.ts';
 import type { JobContext } from '../run/context.ts';
 
 export interface BudgetsResult {
@@ -21,6 +21,8 @@ export interface BudgetsResult {
   blockedSubjects: string[];
   alerts: number;
   blockList: BlockList;
+  /** Definitions skipped as unreadable or unusable (each logged at error level). */
+  invalid: InvalidDefinition[];
 }
 
 function iso(ms: number): string {
@@ -121,7 +123,12 @@ export async function runBudgets(ctx: JobContext, alerts: AlertSettings): Promis
   const tz = ctx.settings.timezone;
   const wm = (await selectOne(conn, sql('budgets/select_spend_watermark')))?.watermark_ms;
   const watermark = wm === null || wm === undefined ? null : iso(Number(wm));
-  const subjects = await budgetSubjects(ctx, nowMs);
+  const invalid: InvalidDefinition[] = [];
+  const skip = (bad: InvalidDefinition) => {
+    invalid.push(bad);
+    ctx.log.error({ kind: bad.kind, name: bad.name, object_key: bad.objectKey, reason: bad.reason }, `${bad.kind} budget definition cannot be evaluated; skipped`);
+  };
+  const subjects = await budgetSubjects(ctx, nowMs, skip);
 
   const list: BlockList = {
     schema: BLOCKLIST_SCHEMA,
@@ -137,7 +144,8 @@ export async function runBudgets(ctx: JobContext, alerts: AlertSettings): Promis
   const blockedSubjects: string[] = [];
   const lowest = Math.min(1, ...alerts.thresholds);
   let sent = 0;
-  for (const s of subjects) {
+  /** One budget: its block-list entry, budget_status row and alerts; returns the alerts sent. */
+  async function evaluate(s: BudgetSubject): Promise<number> {
     const isBlocked = s.maxBudget !== null && s.spend >= s.maxBudget;
     if (isBlocked) {
       blockedSubjects.push(`${SUBJECT_LABEL[s.kind]}=${s.name}`);
@@ -151,7 +159,7 @@ export async function runBudgets(ctx: JobContext, alerts: AlertSettings): Promis
     // Default-budget customers may be many: a status row only once they are near their budget,
     // and no alerts (a definition of their own brings both).
     const isDefault = s.source === 'default';
-    if (isDefault && !(s.maxBudget !== null && s.spend >= lowest * s.maxBudget)) continue;
+    if (isDefault && !(s.maxBudget !== null && s.spend >= lowest * s.maxBudget)) return 0;
     await conn.run(sql('budgets/insert_budget_status'), {
       run_id: ctx.runId,
       evaluated_at: iso(nowMs),
@@ -168,13 +176,22 @@ export async function runBudgets(ctx: JobContext, alerts: AlertSettings): Promis
       budget_source: s.source,
       soft_budget_usd: s.softBudget,
     });
-    if (isDefault) continue;
+    if (isDefault) return 0;
     const delivered = await deliveredFor(ctx, s.kind, s.name, iso(s.window.start));
-    for (const a of dueAlerts(s, alerts, nowMs, delivered)) if (await alertOnce(ctx, alerts, delivered, a)) sent += 1;
+    let n = 0;
+    for (const a of dueAlerts(s, alerts, nowMs, delivered)) if (await alertOnce(ctx, alerts, delivered, a)) n += 1;
+    return n;
+  }
+  for (const s of subjects) {
+    try {
+      sent += await evaluate(s);
+    } catch (err) {
+      skip({ kind: s.kind, name: s.name, objectKey: null, reason: err instanceof Error ? err.message : String(err) });
+    }
   }
   sent += await spikeAlerts(ctx, alerts, nowMs);
   list.seen_tags = (await selectRows(conn, sql('budgets/select_seen_tags'))).map((r) => String(r.tag));
   await ctx.store.put(BLOCKLIST_KEY, serializeBlockList(list), { contentType: 'application/json' });
   ctx.log.info({ budgets: subjects.length, blocked: blockedSubjects, watermark }, 'block-list written');
-  return { tags: Object.keys(list.tags).length, subjects: subjects.length, blocked, blockedSubjects, alerts: sent, blockList: list };
+  return { tags: Object.keys(list.tags).length, subjects: subjects.length, blocked, blockedSubjects, alerts: sent, blockList: list, invalid };
 }

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { InvalidRequestError, NotFoundError } from '../errors.ts';
 import type { ObjectStore } from '../store/types.ts';
 import type { DefinitionFolder } from './definition-source.ts';
-import { isValidDuration } from './window.ts';
+import { isValidDuration, isWithinMaxDuration } from './window.ts';
 
 export const CUSTOMERS_PREFIX = 'control/customers/';
 
@@ -42,7 +42,12 @@ const userId = z
 const fields = {
   alias: z.string({ error: 'must be a string' }).max(256, 'must be at most 256 characters').nullable().optional(),
   max_budget: money.nullable().optional(),
-  budget_duration: z.string({ error: 'must be a string' }).refine(isValidDuration, 'must look like 30s, 10m, 12h, 1d, 7d, 1w, 1mo').nullable().optional(),
+  budget_duration: z
+    .string({ error: 'must be a string' })
+    .refine(isValidDuration, 'must look like 30s, 10m, 12h, 1d, 7d, 1w, 1mo')
+    .refine(isWithinMaxDuration, 'must be at most 100 years (1200mo, 5217w, 36525d)')
+    .nullable()
+    .optional(),
   soft_budget: money.nullable().optional(),
   blocked: z.boolean({ error: 'must be true or false' }).optional(),
 };

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { InvalidRequestError, NotFoundError } from '../errors.ts';
 import type { ObjectStore } from '../store/types.ts';
-import { isValidDuration } from './window.ts';
+import { isValidDuration, isWithinMaxDuration } from './window.ts';
 
 export const TAGS_PREFIX = 'control/tags/';
 
@@ -49,7 +49,17 @@ const nameSchema = z
   .refine((s) => !CONTROL.test(s), 'must not contain control characters')
   .refine((s) => s.trim() === s, 'must not start or end with spaces');
 
-const money = z.number({ error: 'must be a number' }).finite('must be finite').min(0, 'must be >= 0');
+/**
+ * The largest budget (USD): far above any real budget, and a number the budgets job can bind
+ * and store exactly (1e19 overflowed its int64 binding and stopped every reconcile).
+ */
+export const MAX_BUDGET_USD = 1e12;
+
+const money = z
+  .number({ error: 'must be a number' })
+  .finite('must be finite')
+  .min(0, 'must be >= 0')
+  .max(MAX_BUDGET_USD, `must be at most ${MAX_BUDGET_USD} (USD)`);
 
 const fields = {
   description: z.string({ error: 'must be a string' }).max(2000, 'must be at most 2000 characters').nullable().optional(),
@@ -57,6 +67,7 @@ const fields = {
   budget_duration: z
     .string({ error: 'must be a string' })
     .refine(isValidDuration, 'must look like 30s, 10m, 12h, 1d, 7d, 1w, 1mo')
+    .refine(isWithinMaxDuration, 'must be at most 100 years (1200mo, 5217w, 36525d)')
     .nullable()
     .optional(),
   soft_budget: money.nullable().optional(),
@@ -97,8 +108,25 @@ export function parseTagInput(body: unknown): TagInput {
   throw new InvalidRequestError(`Invalid tag definition: ${message}`, { param: field });
 }
 
+/**
+ * Why a stored definition cannot be evaluated by the budgets job (a bound the API enforces,
+ * broken by a hand edit or an older release); null when it can. Names the field.
+ */
+export function definitionProblem(def: TagDefinition): { field: string; message: string } | null {
+  for (const field of ['max_budget', 'soft_budget'] as const) {
+    const v = def[field];
+    if (v !== null && !(Number.isFinite(v) && v >= 0 && v <= MAX_BUDGET_USD)) return { field, message: `${field} ${v} is outside 0..${MAX_BUDGET_USD}` };
+  }
+  if (def.budget_duration !== null && !isWithinMaxDuration(def.budget_duration)) {
+    return { field: 'budget_duration', message: `budget_duration ${def.budget_duration} is longer than 100 years` };
+  }
+  return null;
+}
+
 /** A budget, hard or soft, must say its window. */
 function checkConsistent(def: TagDefinition): void {
+  const problem = definitionProblem(def);
+  if (problem) throw new InvalidRequestError(`Invalid tag definition: ${problem.message}`, { param: problem.field });
   if (def.max_budget !== null && def.budget_duration === null) {
     throw new InvalidRequestError('Invalid tag definition: budget_duration is required with max_budget', { param: 'budget_duration' });
   }

@@ -43,6 +43,16 @@ export function isValidDuration(text: string): boolean {
   return parseDuration(text) !== null;
 }
 
+/** The longest budget window: 100 years (1200mo, 5217w, 36525d; 876600h). */
+export const MAX_DURATION_DAYS = 36_525;
+const NOMINAL_DAYS: Record<DurationUnit, number> = { s: 1 / 86_400, m: 1 / 1440, h: 1 / 24, d: 1, w: 7, mo: 36_525 / 1200 };
+
+/** Whether a well-formed duration is at most MAX_DURATION_DAYS long (its windows then end before the year 9999). */
+export function isWithinMaxDuration(text: string): boolean {
+  const d = parseDuration(text);
+  return d !== null && d.count * NOMINAL_DAYS[d.unit] <= MAX_DURATION_DAYS + 1e-9;
+}
+
 const formats = new Map<string, Intl.DateTimeFormat>();
 
 function formatFor(timeZone: string): Intl.DateTimeFormat {
