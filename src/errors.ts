@@ -49,6 +49,12 @@ export class MalformedRequestError extends InvalidRequestError {
   override readonly code = 'MALFORMED_REQUEST';
 }
 
+/** The request conflicts with the current state (e.g. /tag/new of a tag that exists). */
+export class ConflictError extends InvalidRequestError {
+  override readonly code = 'CONFLICT';
+  override readonly status = 409;
+}
+
 export class ModelNotFoundError extends InvalidRequestError {
   override readonly code = 'MODEL_NOT_FOUND';
   override readonly status = 404;
@@ -190,6 +196,12 @@ export class StoreError extends TagspendError {
 /** The store could not be reached or answered with a server error: safe to retry later. */
 export class StoreUnavailableError extends StoreError {
   override readonly code = 'STORE_UNAVAILABLE';
+}
+
+/** A conditional write's precondition did not hold (S3 412/409; the local store's equivalent): re-read and retry. */
+export class StorePreconditionFailedError extends StoreError {
+  override readonly code = 'STORE_PRECONDITION_FAILED';
+  override readonly status = 409;
 }
 
 /** A key that is empty, absolute, or would climb out of the store root. */

@@ -5,7 +5,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { customerKey, CustomerRegistry } from '../../src/budget/customers.ts';
 import type { SubjectKind } from '../../src/budget/ledger.ts';
-import { MAX_BUDGET_USD, tagKey, TagRegistry } from '../../src/budget/tags.ts';
+import { MAX_BUDGET_USD, TagRegistry } from '../../src/budget/tags.ts';
 import { budgetWindow, isWithinMaxDuration, type BudgetWindow } from '../../src/budget/window.ts';
 import { selectRows } from '../../src/db/rows.ts';
 import { sql } from '../../src/db/sql.ts';
@@ -76,9 +76,9 @@ export async function budgetSubjects(ctx: JobContext, nowMs: number, onInvalid: 
   const logBad = (kind: 'tag' | 'customer') => (key: string, err: unknown) => onInvalid({ kind, name: null, objectKey: key, reason: `unreadable: ${err instanceof Error ? err.message : String(err)}` });
   const pending: Pending[] = [];
 
-  for (const def of await new TagRegistry(ctx.store).list(logBad('tag'))) {
+  for (const { def, key } of await new TagRegistry(ctx.store).entries(logBad('tag'))) {
     if (def.budget_duration === null || (def.max_budget === null && def.soft_budget === null)) continue;
-    pending.push({ kind: 'tag', name: def.name, maxBudget: def.max_budget, softBudget: def.soft_budget, duration: def.budget_duration, thresholds: def.alert_thresholds, source: 'own', objectKey: tagKey(def.name) });
+    pending.push({ kind: 'tag', name: def.name, maxBudget: def.max_budget, softBudget: def.soft_budget, duration: def.budget_duration, thresholds: def.alert_thresholds, source: 'own', objectKey: key });
   }
   const own = new Set<string>();
   for (const def of await new CustomerRegistry(ctx.store).list(logBad('customer'))) {

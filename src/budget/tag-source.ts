@@ -2,7 +2,7 @@
 // of the objects whose ETag changed, so an unchanged set of tags costs one LIST request.
 import type { Logger } from '../log.ts';
 import type { ObjectStore } from '../store/types.ts';
-import { parseStoredTag, TAGS_PREFIX, type TagDefinition } from './tags.ts';
+import { parseStoredTag, tagKey, TAGS_PREFIX, type TagDefinition } from './tags.ts';
 
 export class TagSource {
   private readonly byKey = new Map<string, { etag: string; def: TagDefinition | null }>();
@@ -70,7 +70,8 @@ export class TagSource {
       }
       if (changed || !this.loadedOnce) {
         this.byName.clear();
-        for (const { def } of this.byKey.values()) if (def) this.byName.set(def.name, def);
+        // A name stored twice (a legacy key beside the current one) counts from the current key.
+        for (const [key, { def }] of this.byKey) if (def && (!this.byName.has(def.name) || key === tagKey(def.name))) this.byName.set(def.name, def);
         this.onChange();
       }
       this.loadedOnce = true;

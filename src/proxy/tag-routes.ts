@@ -110,7 +110,7 @@ export function createTagRoutes(deps: TagRouteDeps): Record<string, RouteHandler
   function nameOf(body: Record<string, unknown>): string[] {
     if (body.names !== undefined) return parseNames(body.names);
     if (typeof body.name !== 'string' || body.name.length === 0) throw new InvalidRequestError('name is required', { param: 'name' });
-    return [body.name];
+    return parseNames([body.name], 'name');
   }
 
   return {

@@ -2,17 +2,23 @@
 // then renamed into place, so a reader (or a crash) never sees a partial object.
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, type Stats } from 'node:fs';
-import { copyFile, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { StoreError, StoreKeyError, StoreUnavailableError } from '../errors.ts';
+import { StoreError, StoreKeyError, StorePreconditionFailedError, StoreUnavailableError } from '../errors.ts';
 import { checkMd5, md5Base64, md5OfFile } from './digest.ts';
 import { assertValidKey, assertValidPrefix, compareKeys } from './keys.ts';
 import type { GetResult, ObjectInfo, ObjectStore, PutOptions } from './types.ts';
 
 const TMP_DIR = '.tmp';
-const MISSING = new Set(['ENOENT', 'ENOTDIR']);
+// A name too long for this filesystem cannot name an existing object either.
+const MISSING = new Set(['ENOENT', 'ENOTDIR', 'ENAMETOOLONG']);
+/** A conditional write waits this long at most for another writer of the same key. */
+const LOCK_WAIT_MS = 10_000;
+/** A key lock older than this was left by a writer that died inside its few-millisecond hold. */
+const LOCK_STALE_MS = 30_000;
 // Failures that may clear up by themselves (space freed, descriptors released): callers retry.
 const TRANSIENT = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY']);
 
@@ -34,16 +40,21 @@ export class LocalStore implements ObjectStore {
     if (options.contentMd5 !== undefined) {
       checkMd5(key, options.contentMd5, md5Base64(data));
     }
-    return this.#commit(key, target, async (tmp) => {
-      const fh = await open(tmp, 'wx');
-      try {
-        await fh.writeFile(data);
-        await fh.sync();
-        return await fh.stat();
-      } finally {
-        await fh.close();
-      }
-    });
+    return this.#commit(
+      key,
+      target,
+      async (tmp) => {
+        const fh = await open(tmp, 'wx');
+        try {
+          await fh.writeFile(data);
+          await fh.sync();
+          return await fh.stat();
+        } finally {
+          await fh.close();
+        }
+      },
+      options.ifNoneMatch !== undefined || options.ifMatch !== undefined ? options : undefined,
+    );
   }
 
   async putFile(key: string, path: string, options: PutOptions = {}): Promise<ObjectInfo> {
@@ -137,15 +148,30 @@ export class LocalStore implements ObjectStore {
     return join(this.root, key);
   }
 
-  /** Fill a temp file (the callback fsyncs it and returns its stat), then rename it into place. */
-  async #commit(key: string, target: string, fill: (tmp: string) => Promise<Stats>): Promise<ObjectInfo> {
+  /**
+   * Fill a temp file (the callback fsyncs it and returns its stat), then rename it into place.
+   * With a condition, the check of the current object and the rename happen under the key's
+   * lock, so two conditional writers of one key cannot both succeed.
+   */
+  async #commit(key: string, target: string, fill: (tmp: string) => Promise<Stats>, condition?: PutOptions): Promise<ObjectInfo> {
     const tmp = join(this.#tmp, `${randomBytes(12).toString('hex')}.part`);
     let st: Stats;
     try {
       await mkdir(this.#tmp, { recursive: true });
       st = await fill(tmp);
       await mkdir(dirname(target), { recursive: true });
-      await rename(tmp, target);
+      if (condition) {
+        await this.#withKeyLock(key, async () => {
+          const current = await statIfExists(target);
+          if (condition.ifNoneMatch === '*' && current) throw new StorePreconditionFailedError(`put ${key}: the object exists`);
+          if (condition.ifMatch !== undefined && (!current || etagOf(current) !== condition.ifMatch)) {
+            throw new StorePreconditionFailedError(`put ${key}: the object ${current ? 'changed' : 'is gone'} (ETag ${condition.ifMatch} expected)`);
+          }
+          await rename(tmp, target);
+        });
+      } else {
+        await rename(tmp, target);
+      }
     } catch (err) {
       await rm(tmp, { force: true });
       throw storeFailure(err, `put ${key}`);
@@ -153,6 +179,33 @@ export class LocalStore implements ObjectStore {
     await fsyncDir(dirname(target));
     // rename keeps the inode and mtime, so the temp file's stat describes the stored object.
     return infoOf(key, st);
+  }
+
+  /**
+   * Runs `fn` holding the key's lock: a file created exclusively (O_EXCL) under .tmp/locks/,
+   * removed afterwards. A lock older than LOCK_STALE_MS is taken over (its writer died).
+   */
+  async #withKeyLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const dir = join(this.#tmp, 'locks');
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, `${createHash('sha1').update(key).digest('hex')}.lock`);
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+      try {
+        await (await open(path, 'wx')).close();
+        break;
+      } catch (err) {
+        if (errCode(err) !== 'EEXIST') throw err;
+      }
+      await breakStaleLock(path);
+      if (Date.now() > deadline) throw new StoreUnavailableError(`put ${key}: another writer holds the key for over ${LOCK_WAIT_MS} ms`);
+      await delay(pause * (0.5 + Math.random()));
+    }
+    try {
+      return await fn();
+    } finally {
+      await rm(path, { force: true });
+    }
   }
 
   async *#walk(dirKey: string, prefix: string, startAfter: string | undefined): AsyncGenerator<ObjectInfo> {
@@ -201,6 +254,33 @@ function etagOf(st: Stats): string {
 
 function infoOf(key: string, st: Stats): ObjectInfo {
   return { key, size: st.size, etag: etagOf(st), lastModified: st.mtime };
+}
+
+async function statIfExists(path: string): Promise<Stats | null> {
+  try {
+    return await stat(path);
+  } catch (err) {
+    if (MISSING.has(errCode(err))) return null;
+    throw err;
+  }
+}
+
+/**
+ * Removes a lock file older than LOCK_STALE_MS. It is moved aside first and checked to be the
+ * file judged stale; a fresh lock taken meanwhile by another waiter is put back.
+ */
+async function breakStaleLock(path: string): Promise<void> {
+  const st = await statIfExists(path);
+  if (!st || Date.now() - st.mtimeMs < LOCK_STALE_MS) return;
+  const aside = `${path}.${randomBytes(6).toString('hex')}.stale`;
+  try {
+    await rename(path, aside);
+  } catch {
+    return; // someone else broke it first
+  }
+  const moved = await statIfExists(aside);
+  if (moved && moved.ino !== st.ino) await link(aside, path).catch(() => {});
+  await rm(aside, { force: true });
 }
 
 async function openIfExists(path: string, what: string) {

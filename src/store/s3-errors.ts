@@ -1,6 +1,6 @@
 // How AWS SDK failures map onto tagspend's store errors. The one distinction callers act on:
 // STORE_UNAVAILABLE (network, throttling, 5xx: retry with backoff) versus everything else.
-import { StoreError, StoreIntegrityError, StoreUnavailableError } from '../errors.ts';
+import { StoreError, StoreIntegrityError, StorePreconditionFailedError, StoreUnavailableError } from '../errors.ts';
 
 const NETWORK = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN',
@@ -42,6 +42,9 @@ export function s3Failure(err: unknown, what: string): StoreError {
   const detail = err instanceof Error ? err.message || name : String(err);
   const message = `${what}: ${status === undefined ? '' : `HTTP ${status} `}${name && name !== 'Error' ? `${name} ` : ''}${detail}`;
   if (INTEGRITY.has(name)) return new StoreIntegrityError(message, { cause: err });
+  if (status === 412 || name === 'PreconditionFailed' || name === 'ConditionalRequestConflict') {
+    return new StorePreconditionFailedError(message, { cause: err });
+  }
   const retryable =
     (status !== undefined && (status >= 500 || status === 429 || status === 408)) ||
     NETWORK.has(name) ||

@@ -14,7 +14,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { StoreIntegrityError, StoreKeyError, StoreUnavailableError } from '../errors.ts';
+import { StoreIntegrityError, StoreKeyError, StorePreconditionFailedError, StoreUnavailableError } from '../errors.ts';
 import { checkMd5, md5Base64, md5OfFile } from './digest.ts';
 import { assertValidKey, assertValidPrefix } from './keys.ts';
 import { isMissingObject, isNotModified, s3Failure } from './s3-errors.ts';
@@ -219,8 +219,9 @@ export class S3Store implements ObjectStore {
     const fullKey = this.#key(key);
     const md5 = md5Base64(data);
     if (options.contentMd5 !== undefined) checkMd5(key, options.contentMd5, md5);
+    let written: string | undefined;
     try {
-      await this.#client.send(
+      const res = await this.#client.send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key: fullKey,
@@ -229,12 +230,21 @@ export class S3Store implements ObjectStore {
           // The server rejects the upload (BadDigest) if the bytes changed on the way.
           ContentMD5: md5,
           ...(options.contentType === undefined ? {} : { ContentType: options.contentType }),
+          // Conditional writes (AWS S3 since 2024): 412 when the precondition fails, 409 when
+          // another conditional write to the key is in progress; both mean re-read and retry.
+          ...(options.ifNoneMatch === '*' ? { IfNoneMatch: '*' } : {}),
+          ...(options.ifMatch === undefined ? {} : { IfMatch: quote(options.ifMatch) }),
         }),
       );
+      written = res.ETag === undefined ? undefined : unquote(res.ETag);
     } catch (err) {
+      // If-Match on an object that is gone: S3 answers 404, which for this write means "changed".
+      if (options.ifMatch !== undefined && isMissingObject(err)) throw new StorePreconditionFailedError(`put ${key}: the object is gone`, { cause: err });
       throw s3Failure(err, `put ${key}`);
     }
-    return this.#verifyStored(key, data.length);
+    const info = await this.#verifyStored(key, data.length);
+    // The ETag of what this put wrote, not of a write that may have followed it.
+    return written ? { ...info, etag: written } : info;
   }
 
   /** Describe the object as the store now holds it, and refuse if its size is not what we sent. */

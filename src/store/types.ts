@@ -14,6 +14,14 @@ export interface PutOptions {
   contentType?: string;
   /** Base64 MD5 of the body: the store verifies the bytes it received. */
   contentMd5?: string;
+  /**
+   * Conditional writes (put only): `ifNoneMatch: '*'` writes only if no object has the key,
+   * `ifMatch` only if the object's current ETag is this one; otherwise the put throws
+   * StorePreconditionFailedError and nothing changes. S3 sends If-None-Match / If-Match (AWS S3
+   * enforces them; some S3-compatible servers ignore them); the local store takes a lock per key.
+   */
+  ifNoneMatch?: '*';
+  ifMatch?: string;
 }
 
 export type GetResult = { body: Buffer; etag: string } | { notModified: true; etag: string };

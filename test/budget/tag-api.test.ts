@@ -88,7 +88,7 @@ describe('tag admin API', () => {
 
   test('every bad input is a 4xx naming the problem, never a 500', async () => {
     const cases: [string, string, unknown, number, string | null][] = [
-      ['POST', '/tag/new', { name: 'app:alpha', max_budget: 1, budget_duration: '1d' }, 400, 'name'],
+      ['POST', '/tag/new', { name: 'app:alpha', max_budget: 1, budget_duration: '1d' }, 409, 'name'],
       ['POST', '/tag/new', { name: '' }, 400, 'name'],
       ['POST', '/tag/new', { name: 'bad\u0001name' }, 400, 'name'],
       ['POST', '/tag/new', { max_budget: 1 }, 400, 'name'],

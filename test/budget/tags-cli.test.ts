@@ -36,7 +36,7 @@ test('tagspend tags creates, shows, lists, updates and deletes tags through the 
 
   const dup = await tagspend('new', 'app:cli', '--max-budget', '5', '--duration', '1w');
   assert.equal(dup.code, 1);
-  assert.match(dup.stderr, /HTTP 400: Tag "app:cli" already exists/);
+  assert.match(dup.stderr, /HTTP 409: Tag "app:cli" already exists/);
   const bad = await tagspend('update', 'app:cli', '--duration', 'fortnight');
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /HTTP 400: .*budget_duration.*\(field: budget_duration\)/);
