@@ -158,6 +158,16 @@ export class UpstreamError extends TagspendError {
   }
 }
 
+/**
+ * Spend records cannot be written (a full disk, failed writes): the proxy answers 507 rather
+ * than call the provider for spend it could not record.
+ */
+export class SpendLogUnavailableError extends TagspendError {
+  override readonly code = 'SPEND_LOG_UNAVAILABLE';
+  override readonly status = 507;
+  override readonly type = 'api_error';
+}
+
 /** The provider could not be reached or did not answer in time. */
 export class UpstreamUnavailableError extends TagspendError {
   override readonly code: string = 'UPSTREAM_UNAVAILABLE';

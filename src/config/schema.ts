@@ -84,6 +84,12 @@ export const configSchema = z.strictObject({
       /** Longest wait between two upload attempts while the store is failing (retries never stop). */
       ship_retry_max_seconds: z.number().positive().default(30),
       shutdown_deadline_seconds: z.number().positive().default(30),
+      /**
+       * Below this much free space on the spool's file system the proxy refuses new requests
+       * (507, before calling the provider) and readiness is 503: the rest is kept for the records
+       * of requests already in flight and for compressing segments. 0 disables the check.
+       */
+      min_free_bytes: z.number().int().min(0).default(64 * 1024 * 1024),
     })
     .prefault({}),
 

@@ -5,7 +5,7 @@
 // APIs is a dialect (dialect.ts, messages.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { InvalidAttributionError, InvalidRequestError, UpstreamError, toOpenAIError } from '../errors.ts';
+import { InvalidAttributionError, InvalidRequestError, SpendLogUnavailableError, UpstreamError, toOpenAIError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { upstreamError } from '../providers/errors.ts';
 import type { PriceTable } from '../spend/pricing.ts';
@@ -59,12 +59,36 @@ export function createLlmHandler(deps: LlmDeps) {
   const hashUser = userIdForm(deps.userIdSalt);
   const record = createRecorder(deps);
 
+  /** record() for a failure: a record that cannot be written now was deferred by the recorder. */
+  function recordFailure(...args: Parameters<typeof record>): boolean {
+    try {
+      record(...args);
+      return true;
+    } catch (err) {
+      if (err instanceof SpendLogUnavailableError) return false;
+      throw err;
+    }
+  }
+
   /** Every failure ends here: its record, then an error in the API's shape (or a cut connection). */
   function fail(d: Draft, res: ServerResponse, err: unknown, api: ApiDialect): void {
     const outcome = outcomeOf(err);
     if (outcome === 'client_disconnect') {
-      record(d, outcome, res.headersSent ? res.statusCode : 0, CLIENT_GONE_MESSAGE, d.usage ? undefined : { cost: null, ref: null });
+      recordFailure(d, outcome, res.headersSent ? res.statusCode : 0, CLIENT_GONE_MESSAGE, d.usage ? undefined : { cost: null, ref: null });
       if (!res.destroyed) res.destroy();
+      return;
+    }
+    if (err instanceof SpendLogUnavailableError) {
+      // Refused before the provider was called, or its answer withheld: the record (written or
+      // deferred) says 507, and the client never gets an answer that has no record.
+      recordFailure(d, outcome, 507, err.message);
+      if (res.headersSent) {
+        if (!res.destroyed) res.destroy();
+        return;
+      }
+      res.setHeader('x-tagspend-request-id', d.requestId);
+      res.setHeader('x-litellm-call-id', d.requestId);
+      api.sendError(res, err);
       return;
     }
     if (outcome === 'proxy_error') deps.logger.error({ err, request_id: d.requestId }, 'request failed inside the proxy');
@@ -74,11 +98,14 @@ export function createLlmHandler(deps: LlmDeps) {
     const message = err instanceof Error ? err.message : String(err);
     if (res.headersSent) {
       // Mid-stream failure: the status is already out; record what the client got.
-      record(d, outcome, res.statusCode, message);
-      res.end();
+      if (recordFailure(d, outcome, res.statusCode, message)) res.end();
+      else if (!res.destroyed) res.destroy();
       return;
     }
-    record(d, outcome, status, message);
+    if (!recordFailure(d, outcome, status, message)) {
+      fail(d, res, new SpendLogUnavailableError('Spend records cannot be written; the request was not completed'), api);
+      return;
+    }
     res.setHeader('x-tagspend-request-id', d.requestId);
     res.setHeader('x-litellm-call-id', d.requestId);
     if (err instanceof UpstreamError && err.retryAfter) res.setHeader('retry-after', err.retryAfter);
@@ -156,6 +183,9 @@ export function createLlmHandler(deps: LlmDeps) {
       }
       d.route = api.route(deps.router, body.model);
       if (key) checkModelAllowed(d.model!, key.allowedModels);
+      // No provider call for spend that could not be recorded (full disk, failed writes).
+      const unwritable = deps.writer.problem();
+      if (unwritable) throw new SpendLogUnavailableError(`${unwritable}; the request was not sent to the provider`);
       d.reservation = admit(deps, d, body, raw.length);
 
       // The provider gets its own model id, and never the proxy-only fields.

@@ -232,6 +232,45 @@ export class ProxyMetrics {
     return { key: other.join(SEP), values: other };
   }
 
+  /** Gauges and counters of the spend writer's health, read when /metrics is scraped. */
+  watchSpendLog(writer: { problem(): string | null; deferredRecords: number; droppedRecords: number; writeFailures: number }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'tagspend_spend_log_writable',
+      help: '1 when spend records can be written; 0 when the spool disk is full or writes fail (requests are refused with 507)',
+      registers,
+      collect() {
+        this.set(writer.problem() === null ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'tagspend_spend_records_deferred',
+      help: 'Records that could not be written yet, held in memory until the disk takes them',
+      registers,
+      collect() {
+        this.set(writer.deferredRecords);
+      },
+    });
+    new Counter({
+      name: 'tagspend_spend_records_dropped_total',
+      help: 'Records lost: the in-memory backlog of unwritten records was full, or they were still unwritten at shutdown',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(writer.droppedRecords);
+      },
+    });
+    new Counter({
+      name: 'tagspend_spend_log_write_failures_total',
+      help: 'Failed spend record writes (ENOSPC, EIO, ...), retries included',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(writer.writeFailures);
+      },
+    });
+  }
+
   /** Counts one handled request from its spend record. */
   observeRequest(rec: SpendRecord): void {
     this.records += 1;

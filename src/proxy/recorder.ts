@@ -1,7 +1,7 @@
 // The spend record of one request: what the handler learned along the way (a Draft) is
 // priced and written as exactly one record, and the metrics and the budget gate are told.
 import type { BudgetGate, Reservation } from '../budget/gate.ts';
-import { BudgetExceededError, TagspendError, UpstreamError } from '../errors.ts';
+import { BudgetExceededError, SpendLogUnavailableError, TagspendError, UpstreamError } from '../errors.ts';
 import { costOf, type PriceMatch, type PriceTable } from '../spend/pricing.ts';
 import { boundUsage, MAX_RECORD_COST_USD, MAX_USAGE_TOKENS, SPEND_SCHEMA_VERSION, ZERO_USAGE, type Outcome, type SpendRecord, type Usage } from '../spend/record.ts';
 import { isoTimestamp } from '../spend/timestamp.ts';
@@ -29,6 +29,8 @@ export interface Draft {
   reservation: Reservation | null;
   /** The price the record's cost came from (for the x-litellm-response-cost-* parts). */
   price: PriceMatch | null;
+  /** Its one record was written (or deferred); a second record() call does nothing. */
+  recorded?: boolean;
 }
 
 export interface Priced {
@@ -62,10 +64,11 @@ function clip(s: string | null): string | null {
   return s !== null && s.length > MAX_RECORDED_MODEL_LENGTH ? s.slice(0, MAX_RECORDED_MODEL_LENGTH) : s;
 }
 
+const FREE: Priced = Object.freeze({ cost: 0, ref: null });
+
 function withNote(error: string | null, note: string): string {
   return error === null ? note : `${error}; ${note}`;
 }
-const FREE: Priced = Object.freeze({ cost: 0, ref: null });
 
 /** Writes a draft's record; returns its cost (null when unknown). */
 export type Recorder = (d: Draft, outcome: Outcome, status: number, error: string | null, priced?: Priced) => number | null;
@@ -80,6 +83,8 @@ export function createRecorder(deps: RecorderDeps): Recorder {
   }
 
   return function record(d, outcome, status, error, priced) {
+    if (d.recorded) return null;
+    d.recorded = true;
     const endMs = deps.clock();
     if (d.usage) {
       // Absurd counts from a provider are recorded at the bound, never as numbers no column holds.
@@ -130,8 +135,18 @@ export function createRecorder(deps: RecorderDeps): Recorder {
       error: error === null ? null : deps.secrets.scrub(error).slice(0, 1000),
       cache_write_1h_tokens: usage.cache_write_1h_tokens,
     };
-    deps.writer.write(rec);
+    let unwritten: unknown = null;
+    try {
+      deps.writer.write(rec);
+    } catch (err) {
+      if (!(err instanceof SpendLogUnavailableError)) throw err;
+      // The client will not get this answer (507, or a cut stream): the record says so, and waits
+      // in memory until the disk takes it. The spend, if any, happened all the same.
+      deps.writer.defer({ ...rec, outcome: 'proxy_error', status: 507, error: withNote(rec.error, err.message).slice(0, 1000) });
+      unwritten = err;
+    }
     deps.metrics.observeRequest(rec);
+    if (unwritten) throw unwritten;
     return p.cost;
   };
 }

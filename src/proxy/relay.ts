@@ -141,8 +141,8 @@ export async function relayStream(
     if (signal.aborted) throw new ClientGoneError();
     throw toTransportError(err, d.route!.provider.name);
   }
+  // The terminal event waits in `rest` until the record is written.
   const rest = tap.flush();
-  if (rest) res.write(rest);
   d.usage = tap.usage;
   if (tap.model) d.upstreamModel = tap.model;
   if (tap.errorMessage) {
@@ -152,6 +152,7 @@ export async function relayStream(
   } else {
     record(d, 'success', up.statusCode, d.usage ? null : 'provider stream carried no usage');
   }
+  if (rest) res.write(rest);
   res.end();
 }
 

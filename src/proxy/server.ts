@@ -84,6 +84,7 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
     maxAgeMs: config.spend_log.segment_max_age_seconds * 1000,
     clock,
     logger: log,
+    minFreeBytes: config.spend_log.min_free_bytes,
   });
   if (options.onSegment) writer.on('segment', options.onSegment);
   const metrics = new ProxyMetrics({
@@ -91,6 +92,7 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
     tagKeys: config.metrics.tag_keys,
     maxTagSeries: config.metrics.max_tag_series,
   });
+  metrics.watchSpendLog(writer);
   const shipping = options.ship === false ? null : startShipping(resolved, spoolDir, writer, metrics, options);
   const keyring = new KeyRing(resolved.keys, resolved.masterKey);
   const router = new Router(resolved);
@@ -171,6 +173,7 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
   routes.set('GET /health/readiness', (_req, res) => {
     const problems = [
       ...(stopping ? ['shutting down'] : []),
+      ...(writer.problem() === null ? [] : [writer.problem()!]),
       ...(shipping?.shipper.readinessProblems() ?? []),
       ...(options.readinessProblems?.() ?? []),
     ];

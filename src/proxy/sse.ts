@@ -40,6 +40,11 @@ export class SseUsageTap {
   private heldNewline = false;
   /** The last piece ended with CR, whose LF may start the next one. */
   private afterCr = false;
+  /**
+   * The terminal event (`[DONE]`, `response.completed`) and anything after it: sent by flush(),
+   * after the record is written, so a client never sees a complete answer that has no record.
+   */
+  private held = '';
 
   constructor(options: { hideUsageChunk: boolean; maxEventBytes?: number; scrub?: SecretScrubber }) {
     this.hideUsageChunk = options.hideUsageChunk;
@@ -85,11 +90,13 @@ export class SseUsageTap {
     return out;
   }
 
-  /** Whatever is left when the upstream ends (an unterminated last event is passed on as is). */
+  /** What is left when the upstream ends: the held terminal event, then an unterminated last event as it is. */
   flush(): string {
     const rest = this.take() + this.decoder.decode();
-    if (rest.trim() === '') return rest;
-    return this.emit(rest);
+    const out = rest.trim() === '' ? rest : this.emit(rest);
+    const held = this.held;
+    this.held = '';
+    return held + out;
   }
 
   /** The relay's settings, for a tap whichever dialect made it. */
@@ -118,11 +125,16 @@ export class SseUsageTap {
 
   private emit(event: string): string {
     if (!this.inspect(event)) return '';
+    let out = event;
     if (this.errorEvent) {
       this.errorEvent = false;
-      if (this.scrub) return this.scrub.scrub(event);
+      if (this.scrub) out = this.scrub.scrub(event);
     }
-    return event;
+    if (this.done) {
+      this.held += out;
+      return '';
+    }
+    return out;
   }
 
   /** Looks at one event; returns false when it must not reach the client. */
