@@ -100,7 +100,12 @@ export const configSchema = z.strictObject({
       headers_timeout_ms: durationMs.default(600_000),
       /** Longest silence between two body chunks. */
       body_timeout_ms: durationMs.default(300_000),
-      connections: z.number().int().positive().default(256),
+      /**
+       * Most connections per provider; null (the default): no cap. LLM streams hold a connection
+       * for their whole answer, so a cap is a hidden throughput limit: requests beyond it wait
+       * inside the proxy (tagspend_upstream_queued_requests).
+       */
+      connections: z.number().int().positive().nullable().default(null),
       /** Largest single SSE event accepted from a provider; a larger one cuts the stream with an upstream error. */
       max_event_bytes: z.number().int().positive().default(16 * 1024 * 1024),
     })

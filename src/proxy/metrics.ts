@@ -232,6 +232,25 @@ export class ProxyMetrics {
     return { key: other.join(SEP), values: other };
   }
 
+  /** Upstream pool figures per provider, read when /metrics is scraped. */
+  watchUpstream(upstream: { stats(): { provider: string; queued: number; running: number; connected: number }[] }): void {
+    const registers = [this.registry];
+    const gauge = (name: string, help: string, pick: (s: { queued: number; running: number; connected: number }) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['provider'],
+        registers,
+        collect() {
+          this.reset();
+          for (const s of upstream.stats()) this.inc({ provider: s.provider }, pick(s));
+        },
+      });
+    gauge('tagspend_upstream_queued_requests', 'Requests waiting inside the proxy for a free upstream connection (upstream.connections is the cap)', (s) => s.queued);
+    gauge('tagspend_upstream_active_requests', 'Requests being sent to or answered by the provider', (s) => s.running);
+    gauge('tagspend_upstream_connections', 'Open connections to the provider', (s) => s.connected);
+  }
+
   /** Gauges and counters of the spend writer's health, read when /metrics is scraped. */
   watchSpendLog(writer: { problem(): string | null; deferredRecords: number; droppedRecords: number; writeFailures: number }): void {
     const registers = [this.registry];

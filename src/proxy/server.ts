@@ -97,6 +97,7 @@ export async function startProxy(resolved: ResolvedConfig, options: ProxyOptions
   const keyring = new KeyRing(resolved.keys, resolved.masterKey);
   const router = new Router(resolved);
   const upstream = new Upstream(config.upstream);
+  metrics.watchUpstream(upstream);
   // pricing.refresh (opt-in) keeps the price data current without a restart.
   const refresher =
     options.prices === undefined && config.pricing.refresh

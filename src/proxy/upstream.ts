@@ -45,7 +45,7 @@ export interface UpstreamCall {
 export class Upstream {
   private readonly options: Config['upstream'];
   /** One keep-alive pool per provider base URL (an Agent would add a dispatch layer per request). */
-  private readonly targets = new Map<string, { pool: Pool; basePath: string }>();
+  private readonly targets = new Map<string, { pool: Pool; basePath: string; provider: string }>();
 
   constructor(options: Config['upstream']) {
     this.options = options;
@@ -63,7 +63,7 @@ export class Upstream {
         keepAliveTimeout: 30_000,
         pipelining: 1,
       });
-      t = { pool, basePath: u.pathname.replace(/\/+$/, '') };
+      t = { pool, basePath: u.pathname.replace(/\/+$/, ''), provider: provider.name };
       this.targets.set(provider.baseUrl, t);
     }
     return t;
@@ -76,6 +76,16 @@ export class Upstream {
       else headers.authorization = `Bearer ${r.provider.apiKey}`;
     }
     return headers;
+  }
+
+  /** Pool figures per provider base URL, for /metrics. */
+  stats(): { provider: string; queued: number; running: number; connected: number }[] {
+    const out: { provider: string; queued: number; running: number; connected: number }[] = [];
+    for (const t of this.targets.values()) {
+      const s = t.pool.stats;
+      out.push({ provider: t.provider, queued: s.queued, running: s.running, connected: s.connected });
+    }
+    return out;
   }
 
   /** For answers read as a stream (SSE): the body is a Readable. */
