@@ -106,6 +106,11 @@ export const configSchema = z.strictObject({
        * inside the proxy (tagspend_upstream_queued_requests).
        */
       connections: z.number().int().positive().nullable().default(null),
+      /**
+       * Offer HTTP/2 to https providers (undici allowH2, chosen by ALPN; HTTP/1.1 otherwise): one
+       * connection carries many concurrent streams. Off by default (docs/proxy.md, measured).
+       */
+      allow_h2: z.boolean().default(false),
       /** Largest single SSE event accepted from a provider; a larger one cuts the stream with an upstream error. */
       max_event_bytes: z.number().int().positive().default(16 * 1024 * 1024),
     })

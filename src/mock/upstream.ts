@@ -8,7 +8,9 @@
 //   body `mock_chunk_delay_ms`                                  -> delay between stream frames
 //   body `mock_abort_after_chunks: N`                           -> socket destroyed after N frames
 //                                                                  (non-stream or N=0: before any byte)
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createSecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { InvalidJsonError, InvalidRequestError, MethodNotAllowedError, NotFoundError, toOpenAIError } from '../errors.ts';
 import { readBody, sendJson, sendStream, wait } from './http.ts';
@@ -38,6 +40,8 @@ export interface MockUpstreamOptions {
   chunkDelayMs?: number;
   /** Milliseconds since the epoch, for `created` fields. */
   clock?: () => number;
+  /** Serve HTTPS with this key and certificate (PEM); with `http2`, HTTP/2 by ALPN (HTTP/1.1 still offered). */
+  tls?: { key: string | Buffer; cert: string | Buffer; http2?: boolean };
 }
 
 export interface RecordedRequest {
@@ -212,7 +216,7 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
     await sendStream(res, frames, requestId, intField(body, 'mock_chunk_delay_ms') ?? defaultChunkDelay, abortAfter);
   }
 
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const seq = ++state.requests;
     serve(req, res, seq).catch((err: unknown) => {
       if (res.headersSent || res.destroyed) {
@@ -223,14 +227,27 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
       const anthropic = routeOf(req.url ?? '/').startsWith('/messages');
       sendJson(res, status, anthropic ? anthropicError(status, body.error.message) : JSON.stringify(body), `req_mock${seq}`);
     });
+  };
+  const tls = opts.tls;
+  // HTTP/2's compatibility request and response objects stand in for node:http's here.
+  const server: Server = !tls
+    ? createServer(handler)
+    : tls.http2
+      ? (createSecureServer({ key: tls.key, cert: tls.cert, allowHTTP1: true }, handler as never) as unknown as Server)
+      : createHttpsServer({ key: tls.key, cert: tls.cert }, handler);
+  const sessions = new Set<{ destroy(): void }>();
+  server.on('session', (session: { destroy(): void; once(e: 'close', f: () => void): void }) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
   });
 
   let closing: Promise<void> | null = null;
   function close(): Promise<void> {
     closing ??= new Promise<void>((resolve, reject) => {
       server.close((err) => (err ? reject(err) : resolve()));
-      // Keep-alive sockets (idle or mid-stream) would otherwise hold close() open.
-      server.closeAllConnections();
+      // Keep-alive sockets and HTTP/2 sessions (idle or mid-stream) would otherwise hold close() open.
+      if (typeof server.closeAllConnections === 'function') server.closeAllConnections();
+      for (const s of sessions) s.destroy();
     });
     return closing;
   }
@@ -243,6 +260,6 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
     });
   });
   state.port = (server.address() as AddressInfo).port;
-  state.url = `http://${host.includes(':') ? `[${host}]` : host}:${state.port}/v1`;
+  state.url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${state.port}/v1`;
   return state;
 }

@@ -42,13 +42,27 @@ export interface UpstreamCall {
   abort(reason: Error): void;
 }
 
+/**
+ * Streams per HTTP/2 connection (undici's default maxConcurrentStreams; a provider's SETTINGS can
+ * lower it). undici sends a POST on a connection with other requests in flight only when the
+ * request is marked idempotent, so with allow_h2 every request is: that is what lets LLM calls
+ * share a connection (measured in docs/proxy.md). Against a provider that answers ALPN with
+ * HTTP/1.1 the same setting would pipeline requests on one connection: allow_h2 is for h2
+ * providers only.
+ */
+const H2_STREAMS = 100;
+
 export class Upstream {
   private readonly options: Config['upstream'];
   /** One keep-alive pool per provider base URL (an Agent would add a dispatch layer per request). */
   private readonly targets = new Map<string, { pool: Pool; basePath: string; provider: string }>();
 
+  /** Requests may share an HTTP/2 connection (see H2_STREAMS); undefined keeps undici's per-method default. */
+  private readonly shareable: true | undefined;
+
   constructor(options: Config['upstream']) {
     this.options = options;
+    this.shareable = options.allow_h2 ? true : undefined;
   }
 
   private target(provider: ResolvedProvider): { pool: Pool; basePath: string } {
@@ -61,7 +75,9 @@ export class Upstream {
         headersTimeout: this.options.headers_timeout_ms,
         bodyTimeout: this.options.body_timeout_ms,
         keepAliveTimeout: 30_000,
-        pipelining: 1,
+        // HTTP/1.1: one request per connection. HTTP/2: up to H2_STREAMS requests share one
+        // (undici's pipelining is its per-connection limit for h2 as well).
+        ...(this.options.allow_h2 ? { allowH2: true, pipelining: H2_STREAMS } : { pipelining: 1 }),
       });
       t = { pool, basePath: u.pathname.replace(/\/+$/, ''), provider: provider.name };
       this.targets.set(provider.baseUrl, t);
@@ -92,7 +108,7 @@ export class Upstream {
   async request(r: StreamedRequest): Promise<Dispatcher.ResponseData> {
     const { pool, basePath } = this.target(r.provider);
     try {
-      return await pool.request({ path: basePath + r.path, method: r.method, headers: this.headers(r), body: r.body, signal: r.signal });
+      return await pool.request({ path: basePath + r.path, method: r.method, headers: this.headers(r), body: r.body, signal: r.signal, idempotent: this.shareable });
     } catch (err) {
       throw toTransportError(err, r.provider.name);
     }
@@ -102,7 +118,7 @@ export class Upstream {
   fetchWhole(r: UpstreamRequest, callbacks: WholeAnswerCallbacks): UpstreamCall {
     const { pool, basePath } = this.target(r.provider);
     const handler = new WholeAnswerHandler(callbacks, r.provider.name);
-    pool.dispatch({ path: basePath + r.path, method: r.method, headers: this.headers(r), body: r.body }, handler);
+    pool.dispatch({ path: basePath + r.path, method: r.method, headers: this.headers(r), body: r.body, idempotent: this.shareable }, handler);
     return handler;
   }
 

@@ -4,6 +4,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { startMockUpstream } from '../../src/mock/upstream.ts';
+import { hasOpenssl, makeSelfSignedCert } from '../helpers/tls-cert.ts';
 import { startTestProxy, waitFor, type TestProxy } from '../helpers/proxy.ts';
 
 /** A provider that holds every streamed answer open until released. */
@@ -99,4 +107,53 @@ describe('upstream connections', () => {
       await tp.close();
     }
   });
+});
+
+test('upstream.allow_h2: requests go to an HTTP/2 provider as h2 streams that share connections', { skip: hasOpenssl() ? false : 'no openssl for a test certificate' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tagspend-h2-'));
+  const cert = makeSelfSignedCert(dir);
+  const mock = await startMockUpstream({ tls: { key: cert.key, cert: cert.cert, http2: true } });
+  // Its own process: the test certificate is trusted through NODE_EXTRA_CA_CERTS, read at start.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/proxy-child.ts'], {
+    env: {
+      ...process.env,
+      NODE_EXTRA_CA_CERTS: cert.certPath,
+      TAGSPEND_DATA_DIR: join(dir, 'data'),
+      TAGSPEND_PROVIDERS: JSON.stringify({ mock: { base_url: mock.url } }),
+      TAGSPEND_UPSTREAM__ALLOW_H2: 'true',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+    const { url } = JSON.parse(line) as { url: string };
+    const whole = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'mock/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    assert.equal(whole.status, 200);
+    await whole.arrayBuffer();
+    assert.ok(':path' in (mock.lastRequest?.headers ?? {}), 'the provider got an HTTP/2 request');
+    const statuses = await Promise.all(
+      Array.from({ length: 60 }, async () => {
+        const res = await fetch(`${url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'mock/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true, max_tokens: 5, mock_chunk_delay_ms: 50 }),
+        });
+        const text = await res.text();
+        return res.status === 200 && text.includes('[DONE]') ? 200 : res.status;
+      }),
+    );
+    assert.deepEqual([...new Set(statuses)], [200]);
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const connections = Number(/^tagspend_upstream_connections\{provider="mock"\} (\d+)$/m.exec(text)?.[1]);
+    assert.ok(connections >= 1 && connections < 30, `60 concurrent streams shared ${connections} connection(s)`);
+  } finally {
+    child.kill('SIGTERM');
+    if (child.exitCode === null) await once(child, 'exit');
+    await mock.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
