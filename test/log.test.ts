@@ -83,11 +83,13 @@ test('"tag definition is unreadable" names the object, in the budgets job and in
     await h.store.put('control/tags/broken.json', '{not json');
     const ctx = { ...(await h.context()), log: logger };
     try {
-      await runBudgets(ctx, { thresholds: [], webhookUrl: null, retries: 0, timeoutMs: 1000, retryBaseMs: 1 });
+      await runBudgets(ctx, h.settings.alerts);
     } finally {
       ctx.db.close();
     }
-    assert.equal(lineWith(lines, 'tag definition is unreadable').object_key, 'control/tags/broken.json');
+    const job = lineWith(lines, 'tag budget definition cannot be evaluated');
+    assert.equal(job.object_key, 'control/tags/broken.json');
+    assert.match(String(job.reason), /^unreadable/);
     lines.length = 0;
     await new TagSource(h.store, logger).poll();
     assert.equal(lineWith(lines, 'tag definition is unreadable').object_key, 'control/tags/broken.json');

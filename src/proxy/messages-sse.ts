@@ -3,7 +3,7 @@
 // the served model), `message_delta` (cumulative counts), `message_stop`, and `error` (an
 // overloaded provider mid-stream). `ping`, content events and event types Anthropic adds later
 // pass untouched and unparsed.
-import { mergeMessagesUsage, messagesUsage } from '../providers/anthropic.ts';
+import { mergeMessagesUsage, messagesUsage, toAnthropicError } from '../providers/anthropic.ts';
 import { dataOf, SseUsageTap } from './sse.ts';
 
 /** Data of the events worth parsing start with one of these (Anthropic puts `type` first). */
@@ -14,6 +14,11 @@ export class MessagesSseTap extends SseUsageTap {
 
   constructor() {
     super({ hideUsageChunk: false });
+  }
+
+  /** Anthropic's stream error event. */
+  override errorEventFor(err: unknown): string {
+    return `event: error\ndata: ${JSON.stringify(toAnthropicError(err).body)}\n\n`;
   }
 
   /** Only `message_stop` says the answer is complete: usage arrives with the first event. */

@@ -3,7 +3,7 @@
 // its end. Either way the record is written before the response's last byte goes out.
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { toOpenAIError, UpstreamEventTooLargeError } from '../errors.ts';
+import { UpstreamEventTooLargeError } from '../errors.ts';
 import { normaliseUsage, usageFromBytes, type UsageNormaliser } from '../providers/usage.ts';
 import { costParts } from '../spend/pricing.ts';
 import { ClientGoneError, type Draft, type Recorder } from './recorder.ts';
@@ -137,7 +137,7 @@ export async function relayStream(
     d.usage = tap.usage;
     if (tap.model) d.upstreamModel = tap.model;
     // The client is told in the stream's own terms (an OpenAI error event) before it ends.
-    if (err instanceof UpstreamEventTooLargeError) res.write(`data: ${JSON.stringify(toOpenAIError(err).body)}\n\n`);
+    if (err instanceof UpstreamEventTooLargeError) res.write(tap.errorEventFor(err));
     if (signal.aborted) throw new ClientGoneError();
     throw toTransportError(err, d.route!.provider.name);
   }

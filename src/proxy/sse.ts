@@ -4,7 +4,7 @@
 // so the client sees the stream it asked for.
 import { normaliseUsage, usageFromBody } from '../providers/usage.ts';
 import type { Usage } from '../spend/record.ts';
-import { UpstreamEventTooLargeError } from '../errors.ts';
+import { toOpenAIError, UpstreamEventTooLargeError } from '../errors.ts';
 import type { SecretScrubber } from './secrets.ts';
 
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
@@ -103,6 +103,11 @@ export class SseUsageTap {
   limit(options: { maxEventBytes?: number; scrub?: SecretScrubber }): void {
     if (options.maxEventBytes !== undefined) this.maxEventBytes = options.maxEventBytes;
     if (options.scrub) this.scrub = options.scrub;
+  }
+
+  /** The event that tells the client the proxy cut the stream (this API's error shape). */
+  errorEventFor(err: unknown): string {
+    return `data: ${JSON.stringify(toOpenAIError(err).body)}\n\n`;
   }
 
   /** A provider error event: its message is recorded, and the event is scrubbed of known keys before it is relayed. */

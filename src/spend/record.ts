@@ -94,7 +94,7 @@ export const ZERO_USAGE: Readonly<Usage> = Object.freeze({
  */
 export const MAX_USAGE_TOKENS = 1_000_000_000;
 
-const USAGE_FIELDS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cache_write_tokens', 'reasoning_tokens'] as const;
+const USAGE_FIELDS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cache_write_tokens', 'cache_write_1h_tokens', 'reasoning_tokens'] as const;
 
 /** Usage with every count within MAX_USAGE_TOKENS, and what was clamped; null when nothing was. */
 export function boundUsage(u: Usage): { usage: Usage; clamped: string } | null {

@@ -86,23 +86,23 @@ test('the budgets job skips an unusable definition with an error line and a coun
 
     const summary = await runJob({ job: 'reconcile', trigger: 'cli' }, { settings: h.settings, store: h.store, log: logger, now: () => now });
     assert.equal(summary.status, 'success', summary.error ?? '');
-    assert.equal(summary.invalidTagDefinitions, 2);
+    assert.equal(summary.invalidDefinitions, 2);
     const got = await h.store.get(BLOCKLIST_KEY);
     assert.ok(got && 'body' in got, 'block-list published');
     const list = parseBlockList(got.body.toString('utf8'));
     assert.deepEqual(Object.keys(list.tags), ['app:ok']);
     assert.equal(list.tags['app:ok']!.blocked, true);
-    const skipped = lines.filter((l) => l.level >= 50 && /tag definition/.test(l.msg));
+    const skipped = lines.filter((l) => l.level >= 50 && /definition/.test(l.msg));
     assert.deepEqual(skipped.map((l) => l.object_key).sort(), ['control/tags/app%3Ahuge.json', 'control/tags/app%3Along.json']);
     const status = await readStatus(h.settings.statusFile);
-    assert.equal(status.reconcile?.last_run.invalid_tag_definitions, 2);
-    assert.match(readFileSync(promFileOf(h.settings.statusFile), 'utf8'), /^tagspend_job_last_run_invalid_tag_definitions\{job="reconcile"\} 2$/m);
+    assert.equal(status.reconcile?.last_run.invalid_definitions, 2);
+    assert.match(readFileSync(promFileOf(h.settings.statusFile), 'utf8'), /^tagspend_job_last_run_invalid_definitions\{job="reconcile"\} 2$/m);
 
     // runBudgets alone reports the skipped names.
     const ctx = await h.context(now);
     try {
       const r = await runBudgets(ctx, h.settings.alerts);
-      assert.deepEqual(r.invalid.sort(), ['control/tags/app%3Ahuge.json', 'control/tags/app%3Along.json']);
+      assert.deepEqual(r.invalid.map((i) => i.objectKey).sort(), ['control/tags/app%3Ahuge.json', 'control/tags/app%3Along.json']);
     } finally {
       ctx.db.close();
     }

@@ -74,7 +74,7 @@ describe('tag admin API on the local store', () => {
       assert.equal(made.status, 200, JSON.stringify(made.json));
       const info = await call('/tag/info', { names: [name] });
       assert.equal(info.status, 200);
-      assert.equal(info.json[0].name, name);
+      assert.equal(info.json[name].name, name);
       const list = (await (await fetch(`${tp.url}/tag/list`)).json()) as { name: string }[];
       assert.equal(list.filter((t) => t.name === name).length, 1);
       assert.equal((await call('/tag/update', { name, description: 'long' })).json.description, 'long');
@@ -104,7 +104,7 @@ describe('tag admin API on the local store', () => {
     const statuses = results.map((r) => r.status).sort();
     assert.deepEqual(statuses, [200, 409, 409, 409, 409, 409, 409, 409, 409, 409]);
     const winner = results.find((r) => r.status === 200)!.json.description;
-    assert.equal((await call('/tag/info', { names: ['race:new'] })).json[0].description, winner);
+    assert.equal((await call('/tag/info', { names: ['race:new'] })).json['race:new'].description, winner);
   });
 
   test('concurrent /tag/update of different fields keep both fields (20 pairs)', async () => {
@@ -113,7 +113,7 @@ describe('tag admin API on the local store', () => {
       assert.equal((await call('/tag/new', { name, max_budget: 1, budget_duration: '1d' })).status, 200);
       const [a, b] = await Promise.all([call('/tag/update', { name, description: `d${i}` }), call('/tag/update', { name, max_budget: 100 + i })]);
       assert.deepEqual([a.status, b.status], [200, 200]);
-      const got = (await call('/tag/info', { names: [name] })).json[0];
+      const got = (await call('/tag/info', { names: [name] })).json[name];
       assert.deepEqual([got.description, got.max_budget], [`d${i}`, 100 + i], `pair ${i}`);
     }
   });

@@ -63,15 +63,18 @@ test('a tag named like a prototype member is not budgeted by a block-list that d
     timezone: 'UTC',
     tags: { 'app:x': { spend: 1, max_budget: 10, budget_duration: '1d', window_start: '2026-11-20T00:00:00.000Z', reset_at: '2026-11-21T00:00:00.000Z', blocked: false } },
     seen_tags: [],
+    customers: [],
+    keys: [],
   };
   // Definitions not loaded yet: the block-list's budgets stand in.
   const gate = new BudgetEnforcer({ definitions: { loaded: false, get: () => undefined }, blockList: { current: list } }, 'UTC');
   const now = Date.parse('2026-11-20T12:00:00Z');
+  const req = (tags: string[]) => ({ tags, customer: null, key: null, estimate: { total: 0, input: 0, inputTokens: 0, outputTokens: 0 }, model: 'm' });
   for (const name of PROTO_NAMES) {
-    gate.check([name], now);
-    assert.equal(gate.status(name, now), null, name);
+    assert.equal(gate.admit(req([name]), now), null, `${name}: no budget touched`);
+    assert.equal(gate.status('tag', name, now), null, name);
   }
-  assert.equal(gate.status('app:x', now)?.max_budget, 10);
+  assert.equal(gate.status('tag', 'app:x', now)?.max_budget, 10);
 });
 
 test('metadata keys named like prototype members are kept as ordinary keys', () => {

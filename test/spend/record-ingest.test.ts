@@ -74,7 +74,7 @@ function oddRecord(rand: Rand, i: number): SpendRecord {
   const entries = Math.floor(rand() * (rand() < 0.1 ? 200 : 5));
   for (let k = 0; k < entries; k++) metadata[oddString(rand, 40)] = oddString(rand, rand() < 0.1 ? 8192 : 40);
   return {
-    schema: 1,
+    schema: 2,
     request_id: uuidv7(startMs + i),
     ts: isoTimestamp(startMs),
     end_ts: isoTimestamp(startMs + Math.floor(rand() * 600_000)),
@@ -101,6 +101,7 @@ function oddRecord(rand: Rand, i: number): SpendRecord {
     key_alias: maybe(rand, () => oddString(rand, 40)),
     key_hash: maybe(rand, () => oddString(rand, 16)),
     error: maybe(rand, () => oddString(rand, 1000)),
+    cache_write_1h_tokens: oddInt(rand),
   };
 }
 
