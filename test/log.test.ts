@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { runBudgets } from '../jobs/steps/budgets.ts';
 import { runIngest } from '../jobs/steps/ingest.ts';
-import { TagSource } from '../src/budget/tag-source.ts';
+import { DefinitionSource } from '../src/budget/definition-source.ts';
+import { TAG_FOLDER } from '../src/budget/tags.ts';
 import { createLogger, type Logger } from '../src/log.ts';
 import { segmentObjectKey } from '../src/spool/segment.ts';
 import { Shipper } from '../src/spool/shipper.ts';
@@ -91,7 +92,7 @@ test('"tag definition is unreadable" names the object, in the budgets job and in
     assert.equal(job.object_key, 'control/tags/broken.json');
     assert.match(String(job.reason), /^unreadable/);
     lines.length = 0;
-    await new TagSource(h.store, logger).poll();
+    await new DefinitionSource(h.store, TAG_FOLDER, logger).poll();
     assert.equal(lineWith(lines, 'tag definition is unreadable').object_key, 'control/tags/broken.json');
   } finally {
     await h.cleanup();

@@ -1,4 +1,4 @@
-// A proxy's view of a folder of definition objects in the store (control/customers/ ...): a
+// A proxy's view of a folder of definition objects in the store (control/tags/, control/customers/): a
 // listing per poll and a read only of the objects whose ETag changed, so an unchanged folder
 // costs one LIST request. Definitions are indexed by the id each one holds, never by file name.
 import type { Logger } from '../log.ts';
@@ -9,6 +9,11 @@ export interface DefinitionFolder<T> {
   /** Throws on anything that is not a definition (logged and skipped). */
   parse(text: string): T;
   idOf(def: T): string;
+  /**
+   * The object key an id is written under now, for folders whose key scheme changed: an id
+   * found under two keys (a legacy key beside the current one) counts from the current key.
+   */
+  keyOf?(id: string): string;
   /** For log lines: what one object is. */
   what: string;
 }
@@ -81,7 +86,12 @@ export class DefinitionSource<T> {
       }
       if (changed || !this.loadedOnce) {
         this.byId.clear();
-        for (const { def } of this.byKey.values()) if (def) this.byId.set(this.folder.idOf(def), def);
+        const { idOf, keyOf } = this.folder;
+        for (const [key, { def }] of this.byKey) {
+          if (!def) continue;
+          const id = idOf(def);
+          if (!this.byId.has(id) || keyOf?.(id) === key) this.byId.set(id, def);
+        }
       }
       this.loadedOnce = true;
     } catch (err) {

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ConflictError, InvalidRequestError, NotFoundError, StoreKeyError, StorePreconditionFailedError } from '../errors.ts';
 import type { ObjectStore } from '../store/types.ts';
+import type { DefinitionFolder, DefinitionSource } from './definition-source.ts';
 import { legacyTagKey, tagKey, TAGS_PREFIX } from './tag-keys.ts';
 import { isValidDuration, isWithinMaxDuration } from './window.ts';
 
@@ -155,6 +156,18 @@ function changedFields(input: TagInput): Record<string, unknown> {
 export function parseStoredTag(text: string): TagDefinition {
   return storedSchema.parse(JSON.parse(text)) as TagDefinition;
 }
+
+/** control/tags/ as the proxies poll it (src/budget/definition-source.ts): definitions by name. */
+export const TAG_FOLDER: DefinitionFolder<TagDefinition> = {
+  prefix: TAGS_PREFIX,
+  parse: parseStoredTag,
+  idOf: (d) => d.name,
+  keyOf: tagKey,
+  what: 'tag',
+};
+
+/** The proxy's view of the tag definitions: one LIST per poll, a GET only for changed objects. */
+export type TagSource = DefinitionSource<TagDefinition>;
 
 export function hasBudget(def: TagDefinition): def is TagDefinition & { max_budget: number; budget_duration: string } {
   return def.max_budget !== null && def.budget_duration !== null;

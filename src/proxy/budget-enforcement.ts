@@ -12,8 +12,7 @@ import { CUSTOMER_FOLDER, CustomerRegistry, type CustomerDefinition } from '../b
 import { DefinitionSource } from '../budget/definition-source.ts';
 import { Fleet } from '../budget/fleet.ts';
 import { BudgetEnforcer } from '../budget/gate.ts';
-import { TagSource } from '../budget/tag-source.ts';
-import { TagRegistry } from '../budget/tags.ts';
+import { TAG_FOLDER, TagRegistry, type TagSource } from '../budget/tags.ts';
 import type { RouteHandler } from './server.ts';
 import { userIdForm } from './user-id.ts';
 
@@ -82,7 +81,7 @@ export async function startBudgetEnforcement(options: {
   const settings = resolved.config.budgets;
   const blockList = new BlockListSource({ store, localFile: resolved.paths.blockList, logger });
   blockList.loadLocal();
-  const tags = new TagSource(store, logger);
+  const tags = new DefinitionSource(store, TAG_FOLDER, logger);
   const customers = new DefinitionSource(store, CUSTOMER_FOLDER, logger);
   let fleet: Fleet | null = null;
   const gate = new BudgetEnforcer(

@@ -5,8 +5,7 @@
 // problem is a 503 (StoreError), never a 500.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BudgetEnforcer, BudgetStatus } from '../budget/gate.ts';
-import type { TagSource } from '../budget/tag-source.ts';
-import { parseNames, parseTagInput, type TagChange, type TagDefinition, type TagRegistry } from '../budget/tags.ts';
+import { parseNames, parseTagInput, type TagChange, type TagDefinition, type TagRegistry, type TagSource } from '../budget/tags.ts';
 import { InvalidRequestError, NotFoundError, TagNotAllowedError } from '../errors.ts';
 import { actorOf, type KeyRing, type Principal } from './auth.ts';
 import { jsonBody, queryOf, sendJson } from './http.ts';
