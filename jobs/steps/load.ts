@@ -13,6 +13,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { appendTempRows } from '../../src/db/append.ts';
 import { quoteLiteral, quoteLiteralList, sql } from '../../src/db/sql.ts';
 import { readObjectLines, type Line, type RejectedLine } from './lines.ts';
 
@@ -45,27 +46,10 @@ export function parseFailureReason(err: unknown): string {
   return `does not fit the record schema: ${detail}`;
 }
 
-async function appendRows(conn: DuckDBConnection, table: string, rows: readonly (readonly (string | number)[])[]): Promise<void> {
-  if (rows.length === 0) return;
-  const appender = await conn.createAppender(table, 'main', 'temp');
-  try {
-    for (const row of rows) {
-      for (const v of row) {
-        if (typeof v === 'number') appender.appendBigInt(BigInt(v));
-        else appender.appendVarchar(v);
-      }
-      appender.endRow();
-    }
-    appender.flushSync();
-  } finally {
-    appender.closeSync();
-  }
-}
-
 /** Fresh scratch tables for a batch, with each downloaded file mapped to its object key. */
 export async function prepareBatch(conn: DuckDBConnection, files: readonly DownloadedObject[]): Promise<void> {
   await conn.run(sql('ingest/create_staging'));
-  await appendRows(conn, 'batch_files', files.map((f) => [f.path, f.key]));
+  await appendTempRows(conn, 'batch_files', files.map((f) => [f.path, f.key]));
 }
 
 /** The fast path: throws DuckDB's error (naming the file) if any line of any file is refused. */
@@ -119,10 +103,10 @@ export async function salvage(conn: DuckDBConnection, file: DownloadedObject, wo
   const all = [...rejects, ...refused, ...unusable].sort((a, b) => a.line - b.line);
   const bad = new Set(all.map((r) => r.line));
   const clean = candidates.filter((l) => !bad.has(l.line));
-  await appendRows(conn, 'staged_rejects', all.map((r) => [file.path, r.line, r.raw, r.reason]));
+  await appendTempRows(conn, 'staged_rejects', all.map((r) => [file.path, r.line, r.raw, r.reason]));
   if (clean.length === 0) return { cleanPath: null, rejected: all.length };
   const cleanPath = `${tmpPrefix}.clean.ndjson.gz`;
   await writeFile(cleanPath, gzipSync(clean.map((l) => `${l.raw}\n`).join('')));
-  await appendRows(conn, 'batch_files', [[cleanPath, file.key]]);
+  await appendTempRows(conn, 'batch_files', [[cleanPath, file.key]]);
   return { cleanPath, rejected: all.length };
 }

@@ -5,6 +5,7 @@
 // distinct (model, usage, UTC day) combination at the price in force that day, so a re-priced
 // row costs exactly what the proxy would have logged.
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { appendTempRows } from '../../src/db/append.ts';
 import { count, selectRows, type Json } from '../../src/db/rows.ts';
 import { sql } from '../../src/db/sql.ts';
 import { inTransaction } from '../../src/db/transaction.ts';
@@ -26,23 +27,6 @@ export interface RepriceOptions {
 
 const TOKENS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cache_write_tokens', 'reasoning_tokens', 'cache_write_1h_tokens'] as const;
 
-async function append(conn: DuckDBConnection, table: string, rows: readonly (readonly (string | bigint | null)[])[]): Promise<void> {
-  const appender = await conn.createAppender(table, 'main', 'temp');
-  try {
-    for (const row of rows) {
-      for (const v of row) {
-        if (v === null) appender.appendNull();
-        else if (typeof v === 'bigint') appender.appendBigInt(v);
-        else appender.appendVarchar(v);
-      }
-      appender.endRow();
-    }
-    appender.flushSync();
-  } finally {
-    appender.closeSync();
-  }
-}
-
 /** The models of unpriced rows that the price table now knows, with the match for each. */
 async function repriceableModels(conn: DuckDBConnection, prices: PriceTable, all: boolean): Promise<{ matches: Map<string, PriceMatch>; priced: number; unpriced: number }> {
   const matches = new Map<string, PriceMatch>();
@@ -63,7 +47,7 @@ async function repriceableModels(conn: DuckDBConnection, prices: PriceTable, all
 /** Costs per distinct (model, usage, day) combination, computed with costOf, into repriced_usage. */
 async function computeCosts(conn: DuckDBConnection, prices: PriceTable, matches: ReadonlyMap<string, PriceMatch>, all: boolean): Promise<void> {
   await conn.run(sql('reprice/create_repriceable_models'));
-  await append(conn, 'repriceable_models', [...matches.keys()].map((k) => JSON.parse(k) as (string | null)[]));
+  await appendTempRows(conn, 'repriceable_models', [...matches.keys()].map((k) => JSON.parse(k) as (string | null)[]));
   const usage = await selectRows(conn, sql('reprice/select_unpriced_usage'), { all });
   await conn.run(sql('reprice/create_repriced_usage'));
   const rows: (string | bigint | null)[][] = [];
@@ -75,7 +59,7 @@ async function computeCosts(conn: DuckDBConnection, prices: PriceTable, matches:
     const tokens = Object.fromEntries(TOKENS.map((t) => [t, count(r[t])])) as Record<(typeof TOKENS)[number], number>;
     rows.push([...model, day, ...TOKENS.map((t) => (r[t] === null ? null : BigInt(tokens[t]))), costOf(tokens, match.price).toFixed(10), match.ref]);
   }
-  await append(conn, 'repriced_usage', rows);
+  await appendTempRows(conn, 'repriced_usage', rows);
 }
 
 export async function runReprice(ctx: JobContext, prices: PriceTable, options: RepriceOptions = {}): Promise<RepriceResult> {

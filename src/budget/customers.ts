@@ -6,8 +6,9 @@ import { hash } from 'node:crypto';
 import { z } from 'zod';
 import { InvalidRequestError, NotFoundError } from '../errors.ts';
 import type { ObjectStore } from '../store/types.ts';
+import { budgetDuration, money } from './budget-fields.ts';
 import type { DefinitionFolder } from './definition-source.ts';
-import { isValidDuration, isWithinMaxDuration } from './window.ts';
+import { isValidDuration } from './window.ts';
 
 export const CUSTOMERS_PREFIX = 'control/customers/';
 
@@ -31,7 +32,6 @@ export interface CustomerDefinition {
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const money = z.number({ error: 'must be a number' }).finite('must be finite').min(0, 'must be >= 0').max(1e12, 'must be <= 1e12');
 const userId = z
   .string({ error: 'must be a string' })
   .min(1, 'must not be empty')
@@ -42,12 +42,7 @@ const userId = z
 const fields = {
   alias: z.string({ error: 'must be a string' }).max(256, 'must be at most 256 characters').nullable().optional(),
   max_budget: money.nullable().optional(),
-  budget_duration: z
-    .string({ error: 'must be a string' })
-    .refine(isValidDuration, 'must look like 30s, 10m, 12h, 1d, 7d, 1w, 1mo')
-    .refine(isWithinMaxDuration, 'must be at most 100 years (1200mo, 5217w, 36525d)')
-    .nullable()
-    .optional(),
+  budget_duration: budgetDuration.nullable().optional(),
   soft_budget: money.nullable().optional(),
   blocked: z.boolean({ error: 'must be true or false' }).optional(),
 };

@@ -6,7 +6,10 @@
 import { z } from 'zod';
 import { ConflictError, InvalidRequestError, NotFoundError, StoreKeyError, StorePreconditionFailedError } from '../errors.ts';
 import type { ObjectStore } from '../store/types.ts';
+import { budgetDuration, MAX_BUDGET_USD, money } from './budget-fields.ts';
 import type { DefinitionFolder, DefinitionSource } from './definition-source.ts';
+
+export { MAX_BUDGET_USD } from './budget-fields.ts';
 import { legacyTagKey, tagKey, TAGS_PREFIX } from './tag-keys.ts';
 import { isValidDuration, isWithinMaxDuration } from './window.ts';
 
@@ -59,27 +62,11 @@ const storedNameSchema = z
   .refine((s) => s.trim() === s, 'must not start or end with spaces');
 const nameSchema = storedNameSchema.refine((s) => !CONTROL.test(s), 'must not contain control characters');
 
-/**
- * The largest budget (USD): far above any real budget, and a number the budgets job can bind
- * and store exactly (1e19 overflowed its int64 binding and stopped every reconcile).
- */
-export const MAX_BUDGET_USD = 1e12;
-
-const money = z
-  .number({ error: 'must be a number' })
-  .finite('must be finite')
-  .min(0, 'must be >= 0')
-  .max(MAX_BUDGET_USD, `must be at most ${MAX_BUDGET_USD} (USD)`);
 
 const fields = {
   description: z.string({ error: 'must be a string' }).max(2000, 'must be at most 2000 characters').nullable().optional(),
   max_budget: money.nullable().optional(),
-  budget_duration: z
-    .string({ error: 'must be a string' })
-    .refine(isValidDuration, 'must look like 30s, 10m, 12h, 1d, 7d, 1w, 1mo')
-    .refine(isWithinMaxDuration, 'must be at most 100 years (1200mo, 5217w, 36525d)')
-    .nullable()
-    .optional(),
+  budget_duration: budgetDuration.nullable().optional(),
   soft_budget: money.nullable().optional(),
   alert_thresholds: z
     .array(z.number({ error: 'must be numbers' }).positive('must be > 0').max(10, 'must be <= 10'), { error: 'must be an array of numbers' })
