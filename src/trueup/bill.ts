@@ -1,7 +1,7 @@
 // The bill, as tagspend keeps it: lines of a provider's cost per UTC day, whatever the source
 // (OpenAI's Costs API pages, Anthropic's cost report pages, the generic CSV). Every parser
 // returns lines or problems (file, line, reason); an import with any problem stores nothing.
-import type { LocatedJson } from './located-json.ts';
+import { JsonSyntaxError, parseLocatedJson, type LocatedJson } from './located-json.ts';
 
 export type BillSource = 'openai' | 'anthropic' | 'csv';
 export const BILL_SOURCES: readonly BillSource[] = ['openai', 'anthropic', 'csv'];
@@ -81,4 +81,53 @@ export function utcMidnightDay(ms: number): string | null {
 /** Pages from one file: a page object, or an array of them (what `tagspend trueup fetch --save` writes). */
 export function pagesOf(doc: LocatedJson): { page: unknown; path: string }[] {
   return Array.isArray(doc.value) ? doc.value.map((page, i) => ({ page, path: `$[${i}]` })) : [{ page: doc.value, path: '$' }];
+}
+
+export type Obj = Record<string, unknown>;
+export const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** What a cost export's bucket parser gets: the document, and where its findings go. */
+export interface BucketScope {
+  readonly doc: LocatedJson;
+  readonly file: string;
+  /** A problem at a JSON path (`$.data[0].amount`), reported at that path's line of the file. */
+  problem(path: string, reason: string): void;
+  /** The bucket is a day of the bill (counted in the summary, even when it has no lines). */
+  day(): void;
+  line(line: BillLine): void;
+}
+
+/**
+ * The buckets of a provider's cost export (one page or several, see pagesOf), each handed to
+ * `onBucket` with its path; JSON that does not parse and pages without a `data` array are
+ * problems with their line, as are buckets that are not objects.
+ */
+export function parseCostPages(text: string, file: string, pageShape: string, onBucket: (bucket: Obj, path: string, scope: BucketScope) => void): ParsedBill {
+  const bill: ParsedBill = { lines: [], problems: [], days: 0 };
+  let doc: LocatedJson;
+  try {
+    doc = parseLocatedJson(text);
+  } catch (err) {
+    if (err instanceof JsonSyntaxError) return { ...bill, problems: [{ file, line: err.line, reason: `not valid JSON: ${err.message}` }] };
+    throw err;
+  }
+  const scope: BucketScope = {
+    doc,
+    file,
+    problem: (path, reason) => void bill.problems.push({ file, line: doc.lineOf(path), reason: `${path.replace(/^\$\.?/, '') || 'the file'}: ${reason}` }),
+    day: () => void (bill.days += 1),
+    line: (line) => void bill.lines.push(line),
+  };
+  for (const { page, path } of pagesOf(doc)) {
+    if (!isObj(page) || !Array.isArray(page.data)) {
+      scope.problem(path, `not ${pageShape} page (expected an object with a "data" array of buckets)`);
+      continue;
+    }
+    page.data.forEach((bucket: unknown, b) => {
+      const bp = `${path}.data[${b}]`;
+      if (!isObj(bucket)) scope.problem(bp, 'a bucket must be an object');
+      else onBucket(bucket, bp, scope);
+    });
+  }
+  return bill;
 }

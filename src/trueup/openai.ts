@@ -5,8 +5,7 @@
 //                 "line_item":null,"project_id":null}]}],"has_more":false,"next_page":null}
 // start_time/end_time are Unix seconds (one UTC day with bucket_width=1d); amount.value is a
 // JSON number in dollars (a decimal string is accepted too); currency is lowercase ISO 4217.
-import { lineKeyOf, pagesOf, utcMidnightDay, type BillLine, type BillProblem, type ParsedBill } from './bill.ts';
-import { parseLocatedJson, JsonSyntaxError, type LocatedJson } from './located-json.ts';
+import { isObj, lineKeyOf, parseCostPages, utcMidnightDay, type ParsedBill } from './bill.ts';
 import { inLineRange, parseUnits, unitsOfNumber } from './money.ts';
 
 export const OPENAI_PROVIDER = 'openai';
@@ -24,76 +23,54 @@ export function modelOfLineItem(lineItem: string | null): string | null {
   return m ? m[1]! : null;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const optString = (v: unknown): v is string | null | undefined => v === undefined || v === null || typeof v === 'string';
 
 export function parseOpenAICosts(text: string, file: string): ParsedBill {
-  const lines: BillLine[] = [];
-  const problems: BillProblem[] = [];
-  let doc: LocatedJson;
-  try {
-    doc = parseLocatedJson(text);
-  } catch (err) {
-    if (err instanceof JsonSyntaxError) return { lines, problems: [{ file, line: err.line, reason: `not valid JSON: ${err.message}` }], days: 0 };
-    throw err;
-  }
-  const problem = (path: string, reason: string): void => void problems.push({ file, line: doc.lineOf(path), reason: `${path.replace(/^\$\.?/, '') || 'the file'}: ${reason}` });
-  let days = 0;
-  for (const { page, path } of pagesOf(doc)) {
-    if (!isObj(page) || !Array.isArray(page.data)) {
-      problem(path, 'not an OpenAI Costs API page (expected an object with a "data" array of buckets)');
-      continue;
-    }
-    page.data.forEach((bucket: unknown, b) => {
-      const bp = `${path}.data[${b}]`;
-      if (!isObj(bucket)) return problem(bp, 'a bucket must be an object');
-      const start = bucket.start_time;
-      const end = bucket.end_time;
-      if (typeof start !== 'number' || !Number.isInteger(start)) return problem(`${bp}.start_time`, 'must be Unix seconds (an integer)');
-      if (typeof end !== 'number' || end - start !== DAY_SECONDS) return problem(`${bp}.end_time`, 'must be start_time + 86400: only one-day buckets (bucket_width=1d) can be imported');
-      const day = utcMidnightDay(start * 1000);
-      if (day === null) return problem(`${bp}.start_time`, 'must be a UTC midnight');
-      // The published OpenAPI schema names the list `result`; the API and its examples send `results`.
-      const key = Array.isArray(bucket.results) ? 'results' : Array.isArray(bucket.result) ? 'result' : null;
-      if (key === null) return problem(bp, 'a bucket needs a "results" array');
-      days++;
-      (bucket[key] as unknown[]).forEach((r: unknown, j) => {
-        const rp = `${bp}.${key}[${j}]`;
-        if (!isObj(r)) return problem(rp, 'a result must be an object');
-        if (r.object !== undefined && r.object !== 'organization.costs.result') {
-          return problem(`${rp}.object`, `expected "organization.costs.result", got ${JSON.stringify(r.object)} (is this a usage page rather than a costs page?)`);
-        }
-        if (!isObj(r.amount)) return problem(`${rp}.amount`, 'must be an object {value, currency}');
-        const currency = r.amount.currency;
-        if (typeof currency !== 'string' || currency.toLowerCase() !== 'usd') {
-          return problem(`${rp}.amount.currency`, `only USD bills can be imported, got ${JSON.stringify(currency)}`);
-        }
-        const value = r.amount.value;
-        const vp = `${rp}.amount.value`;
-        let units: bigint | null = null;
-        if (typeof value === 'number') units = parseUnits(doc.numberText(vp) ?? '') ?? unitsOfNumber(value);
-        else if (typeof value === 'string') units = parseUnits(value);
-        if (units === null) return problem(vp, `must be a number of dollars, got ${JSON.stringify(value)}`);
-        if (!inLineRange(units)) return problem(vp, 'is out of range (a bill line is at most 99,999,999.99 USD)');
-        for (const f of ['line_item', 'project_id', 'api_key_id'] as const) {
-          if (!optString(r[f])) return problem(`${rp}.${f}`, 'must be a string or null');
-        }
-        const lineItem = (r.line_item as string | null | undefined) ?? null;
-        lines.push({
-          provider: OPENAI_PROVIDER,
-          day,
-          lineKey: lineKeyOf([lineItem, (r.project_id as string | null | undefined) ?? null, (r.api_key_id as string | null | undefined) ?? null]),
-          model: modelOfLineItem(lineItem),
-          description: lineItem,
-          amountUnits: units,
-          source: 'openai',
-          sourceFile: file,
-          sourceLine: doc.lineOf(rp),
-          raw: JSON.stringify(r),
-        });
+  return parseCostPages(text, file, 'an OpenAI Costs API', (bucket, bp, { doc, problem, day: countDay, line }) => {
+    const start = bucket.start_time;
+    const end = bucket.end_time;
+    if (typeof start !== 'number' || !Number.isInteger(start)) return problem(`${bp}.start_time`, 'must be Unix seconds (an integer)');
+    if (typeof end !== 'number' || end - start !== DAY_SECONDS) return problem(`${bp}.end_time`, 'must be start_time + 86400: only one-day buckets (bucket_width=1d) can be imported');
+    const day = utcMidnightDay(start * 1000);
+    if (day === null) return problem(`${bp}.start_time`, 'must be a UTC midnight');
+    // The published OpenAPI schema names the list `result`; the API and its examples send `results`.
+    const key = Array.isArray(bucket.results) ? 'results' : Array.isArray(bucket.result) ? 'result' : null;
+    if (key === null) return problem(bp, 'a bucket needs a "results" array');
+    countDay();
+    (bucket[key] as unknown[]).forEach((r: unknown, j) => {
+      const rp = `${bp}.${key}[${j}]`;
+      if (!isObj(r)) return problem(rp, 'a result must be an object');
+      if (r.object !== undefined && r.object !== 'organization.costs.result') {
+        return problem(`${rp}.object`, `expected "organization.costs.result", got ${JSON.stringify(r.object)} (is this a usage page rather than a costs page?)`);
+      }
+      if (!isObj(r.amount)) return problem(`${rp}.amount`, 'must be an object {value, currency}');
+      const currency = r.amount.currency;
+      if (typeof currency !== 'string' || currency.toLowerCase() !== 'usd') {
+        return problem(`${rp}.amount.currency`, `only USD bills can be imported, got ${JSON.stringify(currency)}`);
+      }
+      const value = r.amount.value;
+      const vp = `${rp}.amount.value`;
+      let units: bigint | null = null;
+      if (typeof value === 'number') units = parseUnits(doc.numberText(vp) ?? '') ?? unitsOfNumber(value);
+      else if (typeof value === 'string') units = parseUnits(value);
+      if (units === null) return problem(vp, `must be a number of dollars, got ${JSON.stringify(value)}`);
+      if (!inLineRange(units)) return problem(vp, 'is out of range (a bill line is at most 99,999,999.99 USD)');
+      for (const f of ['line_item', 'project_id', 'api_key_id'] as const) {
+        if (!optString(r[f])) return problem(`${rp}.${f}`, 'must be a string or null');
+      }
+      const lineItem = (r.line_item as string | null | undefined) ?? null;
+      line({
+        provider: OPENAI_PROVIDER,
+        day,
+        lineKey: lineKeyOf([lineItem, (r.project_id as string | null | undefined) ?? null, (r.api_key_id as string | null | undefined) ?? null]),
+        model: modelOfLineItem(lineItem),
+        description: lineItem,
+        amountUnits: units,
+        source: 'openai',
+        sourceFile: file,
+        sourceLine: doc.lineOf(rp),
+        raw: JSON.stringify(r),
       });
     });
-  }
-  return { lines, problems, days };
+  });
 }
