@@ -249,6 +249,8 @@ async function main(): Promise<void> {
       `${`true-up (${bill.days}-day bill, ${bill.lines.length} lines):`.padEnd(41)}allocation ${t('trueup')} s over ${RECORDS.toLocaleString('en-US')} records; ` +
         `import ${t('bill-import')} s, rollup of the changed days ${t('rollup')} s, whole run ${(trueup.durationMs / 1000).toFixed(2)} s, CPU ${((tuCpu.user + tuCpu.system) / 1e6).toFixed(1)} s`,
     );
+    // maxRSS never goes down: this is the peak of the whole process, reconcile included.
+    console.log(`peak RSS (whole run, Parquet and true-up too): ${mib(process.resourceUsage().maxRSS * 1024)}`);
     await store.close();
   } finally {
     if (KEEP) console.log(`kept ${dir}`);

@@ -1,9 +1,6 @@
--- Writes the allocation sql/trueup/stage_allocation.sql staged; run inside one transaction.
--- Only rows whose share changed are written, and only their days are rolled up again.
-INSERT OR IGNORE INTO rollup_pending_days
-SELECT DISTINCT s."day" FROM spend_logs s JOIN trueup_alloc a ON s.rowid = a.rid
-WHERE a.billed_usd IS DISTINCT FROM a.old_billed;
-
-UPDATE spend_logs SET billed_usd = a.billed_usd
-FROM trueup_alloc a
-WHERE spend_logs.rowid = a.rid AND a.billed_usd IS DISTINCT FROM a.old_billed;
+-- Writes one piece of the shares sql/trueup/stage_allocation.sql staged (only rows whose share
+-- changed are there), in the piece's own transaction with sql/trueup/insert_changed_days.sql:
+-- DuckDB keeps an UPDATE's undo in memory until COMMIT, so a piece bounds it.
+UPDATE spend_logs SET billed_usd = c.billed_usd
+FROM trueup_changes c
+WHERE spend_logs.rowid = c.rid AND c.piece = $piece;

@@ -1,1 +1,1 @@
-DELETE FROM trueup_pending_days WHERE "day" IN (SELECT "day" FROM trueup_scope);
+DELETE FROM trueup_pending_days WHERE "day" IN (SELECT "day" FROM trueup_batch);

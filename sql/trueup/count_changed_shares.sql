@@ -1,1 +1,1 @@
-SELECT count(*) AS n FROM trueup_alloc WHERE billed_usd IS DISTINCT FROM old_billed;
+SELECT count(*) AS n, coalesce(max(piece) + 1, 0) AS pieces FROM trueup_changes;

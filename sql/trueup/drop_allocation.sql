@@ -1,2 +1,3 @@
-DROP TABLE IF EXISTS trueup_alloc; DROP TABLE IF EXISTS trueup_pool_stats; DROP TABLE IF EXISTS trueup_records;
-DROP TABLE IF EXISTS trueup_pool_bills; DROP TABLE IF EXISTS trueup_scope;
+DROP TABLE IF EXISTS trueup_changes; DROP TABLE IF EXISTS trueup_pool_stats; DROP TABLE IF EXISTS trueup_records;
+DROP TABLE IF EXISTS trueup_kinds; DROP TABLE IF EXISTS trueup_batch; DROP TABLE IF EXISTS trueup_pool_bills;
+DROP TABLE IF EXISTS trueup_scope;

@@ -1,1 +1,0 @@
-SELECT count(*) AS days FROM trueup_scope;
