@@ -6,7 +6,6 @@
 // another therefore gives the same figures as the rollups; into users, models, keys or metadata
 // the rows add up exactly to the drilled row's total.
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { LIST, VARCHAR, listValue } from '@duckdb/node-api';
 import { selectRows, type Json } from '../db/rows.ts';
 import { sql } from '../db/sql.ts';
 import { withConnection, type WithConnection } from '../db/with-connection.ts';
@@ -21,6 +20,8 @@ export interface DrillFilter {
   value: string;
 }
 
+/** Tags a drill-down can require at once (sql/serve/drill_groups.sql binds $tag1..$tag3). */
+export const REQUIRED_TAGS = 3;
 const REQUEST_UNITS = 1_000_000n; // requests are split in millionths, as in rollup_daily_tag_key
 const SPEND_UNITS = 10_000_000_000n; // USD in 1e-10, the precision of cost_usd
 
@@ -133,10 +134,14 @@ interface Drilled {
 async function drillPeriod(use: WithConnection, from: string, to: string, by: Dimension, filters: readonly DrillFilter[]): Promise<Drilled> {
   const p = filterParams(filters);
   const child = by.kind === 'user' || by.kind === 'key' || by.kind === 'model' || by.kind === 'meta' ? by.kind : null;
+  const required = [...new Set(p.require)];
+  if (required.length > REQUIRED_TAGS) throw new InvalidRequestError(`at most ${REQUIRED_TAGS} tag filters`, { param: 'f' });
   const params = {
     from,
     to,
-    require: listValue(p.require),
+    tag1: required[0] ?? null,
+    tag2: required[1] ?? null,
+    tag3: required[2] ?? null,
     user: p.user,
     key: p.key,
     model: p.model,
@@ -145,7 +150,7 @@ async function drillPeriod(use: WithConnection, from: string, to: string, by: Di
     child,
     child_meta: by.kind === 'meta' ? by.key : null,
   };
-  const groups = await use((conn) => selectRows(conn, sql('serve/drill_groups'), params, { require: LIST(VARCHAR) }));
+  const groups = await use((conn) => selectRows(conn, sql('serve/drill_groups'), params));
   const splits = filters.filter((f) => f.dimension.kind === 'tag_key') as (DrillFilter & { dimension: { kind: 'tag_key'; key: string } })[];
   const out: Drilled = { rows: new Map(), total: zero(), unpriced: 0n };
   const put = (labels: (string | null)[], u: Units): void => {
@@ -155,7 +160,7 @@ async function drillPeriod(use: WithConnection, from: string, to: string, by: Di
     else out.rows.set(id, { labels, units: { ...u } });
   };
   for (const g of groups) {
-    const tags = (g.tags as string[] | null) ?? [];
+    const tags = JSON.parse(String(g.tags_json)) as string[];
     let u: Units = {
       requests: BigInt(String(g.requests)) * REQUEST_UNITS,
       errors: BigInt(String(g.errors)) * REQUEST_UNITS,

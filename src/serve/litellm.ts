@@ -10,6 +10,7 @@ import type { WithConnection } from '../db/with-connection.ts';
 import { InvalidRequestError } from '../errors.ts';
 import { keyHash } from '../proxy/auth.ts';
 import { buildReport } from '../report/query.ts';
+import { decimalToNumber, sumDecimals } from './decimal.ts';
 import type { Params } from './params.ts';
 
 /** LiteLLM's label for spend without a team. */
@@ -41,26 +42,45 @@ export async function spendTags(use: WithConnection, params: Params, timezone: s
     .map((r) => ({ individual_request_tag: r.tag ?? null, log_count: num(r.requests), total_spend: num(r.spend_usd) }));
 }
 
-interface DayRow {
-  day: string;
-  grp: string | null;
-  model: string | null;
-  key_hash: string | null;
-  key_alias: string | null;
-  spend: number;
-  exact_spend: string;
-  total_tokens: number;
+/** Groups per answer of /global/spend/report, as LiteLLM's /global/spend/tags bounds its list. */
+export const GROUPS_DEFAULT = 100;
+export const GROUPS_MAX = 1000;
+
+/** A page of groups: the answer's body, and how many groups there are in all. */
+export interface GroupPage {
+  body: unknown[];
+  total: number;
+  offset: number;
+  limit: number;
 }
 
-/** GET /global/spend/report: LiteLLM's three shapes (team, customer, api_key). */
-export async function globalSpendReport(use: WithConnection, params: Params, teamKey: string): Promise<unknown[]> {
+/** Orders groups by spend (largest first), then by name with the unnamed (null) first. */
+function bySpendThenName<T>(spend: (g: T) => number, name: (g: T) => string | null): (a: T, b: T) => number {
+  return (a, b) => {
+    const d = spend(b) - spend(a);
+    if (d !== 0) return d;
+    const x = name(a);
+    const y = name(b);
+    return x === y ? 0 : x === null ? -1 : y === null ? 1 : x < y ? -1 : 1;
+  };
+}
+
+/**
+ * GET /global/spend/report: LiteLLM's three shapes (team, customer, api_key), each bounded to
+ * `limit` groups (teams, customers or keys; default 100, at most 1000) ranked by spend over the
+ * period, after skipping `offset` of them: with 50,000 customers the whole answer was 200 MB.
+ */
+export async function globalSpendReport(use: WithConnection, params: Params, teamKey: string): Promise<GroupPage> {
   const { from, to } = params.period('', { from: 'start_date', to: 'end_date' }, true);
   const groupBy = params.oneOf('group_by', ['team', 'customer', 'api_key'] as const, 'team')!;
   const apiKey = keyParam(params.text('api_key'));
   const user = params.text('internal_user_id') ?? null;
+  const limit = params.int('limit', GROUPS_DEFAULT, 1, GROUPS_MAX);
+  const offset = params.int('offset', 0, 0, 1_000_000_000);
   if (params.text('team_id') !== undefined || params.text('customer_id') !== undefined) {
     throw new InvalidRequestError('team_id and customer_id are not supported: use group_by=team or group_by=customer', { param: params.text('team_id') !== undefined ? 'team_id' : 'customer_id' });
   }
+  const page = (body: unknown[], total: number): GroupPage => ({ body, total, offset, limit });
   if (groupBy === 'api_key' || apiKey !== null || user !== null) {
     const rows = await use((conn) => selectRows(conn, sql('serve/litellm_report_api_key'), { from, to, key: apiKey, user }));
     const byKey = new Map<string, { api_key: string | null; key_alias: string | null; total_cost: number; total_input_tokens: number; total_output_tokens: number; model_details: Json[] }>();
@@ -73,45 +93,74 @@ export async function globalSpendReport(use: WithConnection, params: Params, tea
       k.total_output_tokens += num(r.total_output_tokens);
       k.model_details.push({ model: r.model ?? null, total_cost: num(r.total_cost), total_input_tokens: num(r.total_input_tokens), total_output_tokens: num(r.total_output_tokens) });
     }
-    return [...byKey.values()].sort((a, b) => b.total_cost - a.total_cost);
+    const keys = [...byKey.values()].sort(bySpendThenName((k) => k.total_cost, (k) => JSON.stringify([k.api_key, k.key_alias])));
+    return page(keys.slice(offset, offset + limit), keys.length);
   }
-  // Team totals from the rollups, exact as in `tagspend report --by tag:<team_key>`, read beside the requests.
+  if (groupBy === 'customer') return page(...(await customerPage(use, from, to, offset, limit)));
+
+  // Team totals from the rollups, exact as in `tagspend report --by tag:<team_key>`, read beside
+  // the requests; they rank the teams too.
   const [byDay, teamDaily] = await Promise.all([
-    use((conn) => selectRows(conn, sql('serve/litellm_report_by_day'), { from, to, group: groupBy, team_key: teamKey })),
-    groupBy === 'team' ? use((conn) => selectRows(conn, sql('serve/team_daily'), { key: teamKey, from, to })) : [],
+    use((conn) => selectRows(conn, sql('serve/litellm_team_by_day'), { from, to, team_key: teamKey })),
+    use((conn) => selectRows(conn, sql('serve/team_daily'), { key: teamKey, from, to })),
   ]);
-  const rows = byDay.map(
-    (r): DayRow => ({
-      day: String(r.day),
-      grp: (r.grp as string | null) ?? null,
-      model: (r.model as string | null) ?? null,
-      key_hash: (r.key_hash as string | null) ?? null,
-      key_alias: (r.key_alias as string | null) ?? null,
-      spend: num(r.spend),
-      exact_spend: String(r.exact_spend),
-      total_tokens: num(r.total_tokens),
-    }),
-  );
-  const teamTotals = new Map<string, number>();
-  for (const r of teamDaily) teamTotals.set(`${String(r.day)}\u0000${r.value ?? ''}`, num(r.spend_usd));
+  const dayTotals = new Map<string, number>();
+  const teamSpend = new Map<string | null, string[]>();
+  for (const r of teamDaily) {
+    const team = (r.value as string | null) ?? null;
+    dayTotals.set(JSON.stringify([String(r.day), team]), num(r.spend_usd));
+    if (!teamSpend.has(team)) teamSpend.set(team, []);
+    teamSpend.get(team)!.push(String(r.spend_usd));
+  }
+  // The teams are those with requests in the period, ranked by their exact spend.
+  const teams = new Set(byDay.map((r) => (r.grp as string | null) ?? null));
+  const ranked = [...teams].map((team) => ({ team, spend: decimalToNumber(sumDecimals(teamSpend.get(team) ?? [])) })).sort(bySpendThenName((t) => t.spend, (t) => t.team));
+  const onPage = new Map(ranked.slice(offset, offset + limit).map((t, i) => [t.team, i]));
+  const days = new Map<string, Map<string | null, { total: number; metadata: Json[] }>>();
+  for (const r of byDay) {
+    const team = (r.grp as string | null) ?? null;
+    if (!onPage.has(team)) continue;
+    const day = String(r.day);
+    if (!days.has(day)) days.set(day, new Map());
+    const ofDay = days.get(day)!;
+    let t = ofDay.get(team);
+    if (!t) ofDay.set(team, (t = { total: 0, metadata: [] }));
+    t.total += num(r.spend);
+    t.metadata.push({ model: r.model ?? null, api_key: r.key_hash ?? null, key_alias: r.key_alias ?? null, spend: num(r.spend), total_tokens: num(r.total_tokens) });
+  }
+  const body = [...days].map(([day, ofDay]) => ({
+    group_by_day: day,
+    teams: [...ofDay]
+      .sort((a, b) => onPage.get(a[0])! - onPage.get(b[0])!)
+      .map(([team, t]) => ({ team_name: team ?? UNASSIGNED_TEAM, total_spend: dayTotals.get(JSON.stringify([day, team])) ?? t.total, metadata: t.metadata })),
+  }));
+  return page(body, ranked.length);
+}
+
+/**
+ * group_by=customer: the page's customers ranked from rollup_daily_user, and only their requests
+ * read from spend_logs (sql/serve/litellm_customer_page.sql); `total_spend` of a day is exact.
+ */
+async function customerPage(use: WithConnection, from: string, to: string, offset: number, limit: number): Promise<[unknown[], number]> {
+  const [rows, count] = await Promise.all([
+    use((conn) => selectRows(conn, sql('serve/litellm_customer_page'), { from, to, offset, limit })),
+    use((conn) => selectOne(conn, sql('serve/litellm_customer_count'), { from, to })),
+  ]);
   const days = new Map<string, Map<string | null, { total: number; metadata: Json[] }>>();
   for (const r of rows) {
-    if (!days.has(r.day)) days.set(r.day, new Map());
-    const groups = days.get(r.day)!;
-    let g = groups.get(r.grp);
-    if (!g) groups.set(r.grp, (g = { total: 0, metadata: [] }));
-    g.total += r.spend;
-    g.metadata.push({ model: r.model, api_key: r.key_hash, key_alias: r.key_alias, spend: r.spend, total_tokens: r.total_tokens });
+    const day = String(r.day);
+    if (!days.has(day)) days.set(day, new Map());
+    const customers = days.get(day)!;
+    const customer = (r.user as string | null) ?? null;
+    let c = customers.get(customer);
+    if (!c) customers.set(customer, (c = { total: num(r.day_spend), metadata: [] }));
+    c.metadata.push({ model: r.model ?? null, api_key: r.key_hash ?? null, key_alias: r.key_alias ?? null, spend: num(r.spend), total_tokens: num(r.total_tokens) });
   }
-  const listName = groupBy === 'team' ? 'teams' : 'customers';
-  return [...days].map(([day, groups]) => ({
+  const body = [...days].map(([day, customers]) => ({
     group_by_day: day,
-    [listName]: [...groups].map(([grp, g]) =>
-      groupBy === 'team'
-        ? { team_name: grp ?? UNASSIGNED_TEAM, total_spend: teamTotals.get(`${day}\u0000${grp ?? ''}`) ?? g.total, metadata: g.metadata }
-        : { customer: grp, total_spend: g.total, metadata: g.metadata },
-    ),
+    customers: [...customers].map(([customer, c]) => ({ customer, total_spend: c.total, metadata: c.metadata })),
   }));
+  return [body, num(count?.customers)];
 }
 
 interface Metrics {
@@ -154,7 +203,10 @@ export async function tagDailyActivity(use: WithConnection, params: Params): Pro
   const types = { tags: LIST(VARCHAR) };
   const [dayRows, entityRows] = await Promise.all([
     use((conn) => selectRows(conn, sql('serve/litellm_tag_requests'), bind, types)),
-    use((conn) => selectRows(conn, sql('serve/litellm_tag_entities'), bind, types)),
+    // Without a model or key filter each tag's figures are rollup_daily_tag's.
+    model === null && key === null
+      ? use((conn) => selectRows(conn, sql('serve/litellm_tag_entities_rollup'), { from, to, tags: listValue(tags) }, types))
+      : use((conn) => selectRows(conn, sql('serve/litellm_tag_entities'), bind, types)),
   ]);
 
   const allDays = [...new Set(dayRows.map((r) => String(r.day)))].sort();

@@ -20,7 +20,7 @@ import { dimensionLabel } from '../report/dimensions.ts';
 import { Sessions, clearedCookie } from './auth.ts';
 import { buildBudgets } from './budgets.ts';
 import { freshness, StatusFile, type Freshness } from './freshness.ts';
-import { globalSpendReport, spendTags, tagDailyActivity } from './litellm.ts';
+import { globalSpendReport, spendTags, tagDailyActivity, type GroupPage } from './litellm.ts';
 import { buildOverview } from './overview.ts';
 import { lastDays, Params } from './params.ts';
 import { listRequests, OUTCOMES, type RequestFilters } from './requests.ts';
@@ -86,6 +86,22 @@ class ReplyCache {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const json = (body: unknown): Reply => ({ type: JSON_TYPE, body: JSON.stringify(body) });
+
+/**
+ * A bounded list in LiteLLM's shape (a bare JSON array): how many groups there are in all goes
+ * in `x-total-count`, and the next page's URL, when there is one, in a `link: <...>; rel="next"`
+ * header (RFC 8288), so the body stays what LiteLLM clients parse.
+ */
+function groupPage(path: string, c: Ctx, p: GroupPage): Reply {
+  const headers: Record<string, string> = { 'x-total-count': String(p.total) };
+  if (p.offset + p.limit < p.total) {
+    const next = new URLSearchParams(c.params.query);
+    next.set('offset', String(p.offset + p.limit));
+    next.set('limit', String(p.limit));
+    headers.link = `<${path}?${next}>; rel="next"`;
+  }
+  return { type: JSON_TYPE, body: JSON.stringify(p.body), headers };
+}
 
 interface Ctx {
   req: IncomingMessage;
@@ -211,7 +227,7 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
       },
     ],
     ['/spend/tags', async (snap, c) => json(await spendTags(snap.use, c.params, timezone))],
-    ['/global/spend/report', async (snap, c) => json(await globalSpendReport(snap.use, c.params, TEAM_TAG_KEY))],
+    ['/global/spend/report', async (snap, c) => groupPage('/global/spend/report', c, await globalSpendReport(snap.use, c.params, TEAM_TAG_KEY))],
     ['/tag/daily/activity', async (snap, c) => json(await tagDailyActivity(snap.use, c.params))],
     [
       '/breakdown.csv',
