@@ -217,8 +217,9 @@ export async function buildDrillReport(db: DuckDBConnection | WithConnection, re
   const [now, prev] = await Promise.all([drillPeriod(use, req.from, req.to, req.by, req.filters), drillPeriod(use, before.from, before.to, req.by, req.filters)]);
   const labels = req.by.kind === 'model' ? ['model', 'provider'] : ['key' in req.by ? req.by.key : req.by.kind];
   const total = measures(now.total);
-  const rows = [...now.rows.values()]
-    .sort((a, b) => (b.units.spend > a.units.spend ? 1 : b.units.spend < a.units.spend ? -1 : b.units.requests > a.units.requests ? 1 : b.units.requests < a.units.requests ? -1 : JSON.stringify(a.labels) < JSON.stringify(b.labels) ? -1 : 1))
+  const sorted = [...now.rows.values()]
+    .sort((a, b) => (b.units.spend > a.units.spend ? 1 : b.units.spend < a.units.spend ? -1 : b.units.requests > a.units.requests ? 1 : b.units.requests < a.units.requests ? -1 : JSON.stringify(a.labels) < JSON.stringify(b.labels) ? -1 : 1));
+  const rows = (req.page ? sorted.slice(req.page.offset, req.page.offset + req.page.limit) : sorted)
     .map((r) => {
       const row: Record<string, Json> = {};
       labels.forEach((l, i) => (row[l] = r.labels[i] ?? null));
@@ -245,5 +246,6 @@ export async function buildDrillReport(db: DuckDBConnection | WithConnection, re
     previous: { ...before, total: measures(prev.total) },
     notes,
     scope,
+    ...(req.page ? { page: { ...req.page, total_rows: sorted.length } } : {}),
   };
 }

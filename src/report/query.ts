@@ -22,6 +22,14 @@ export interface ReportRequest {
   by: Dimension;
   /** Default `estimated`. */
   basis?: ReportBasis;
+  /** Only these rows of the table, in its order (default: every row). */
+  page?: ReportPage;
+}
+
+/** A slice of a report's rows: `limit` rows after the first `offset`. */
+export interface ReportPage {
+  offset: number;
+  limit: number;
 }
 
 export interface Report {
@@ -38,6 +46,8 @@ export interface Report {
   /** The period of the same length just before, for the change. */
   previous: { from: string; to: string; total: Record<string, Json> };
   notes: string[];
+  /** With a page asked for: the page and how many rows the whole table has. */
+  page?: ReportPage & { total_rows: number };
   /** A drill-down's scope in words (`team search`); absent for a whole report. */
   scope?: string;
   /** Absent: `estimated`. */
@@ -167,11 +177,6 @@ async function billedFacts(use: WithConnection, period: { from: string; to: stri
 
 const isZero = (text: string): boolean => /^-?0*(\.0*)?$/.test(text);
 
-/** The row's identity across periods: its label values (null included). */
-function rowKey(row: Record<string, Json>, labels: readonly string[]): string {
-  return JSON.stringify(labels.map((l) => row[l] ?? null));
-}
-
 /** The totals row of the period (`current`) or of the one before, without its `current` flag. */
 function periodRow(rows: Record<string, Json>[], current: boolean): Record<string, Json> {
   const out: Record<string, Json> = {};
@@ -188,6 +193,30 @@ async function ensureReportSource(conn: DuckDBConnection): Promise<void> {
   withReportSource.add(conn);
 }
 
+/** The report's rows (sql/report/by_dimension.sql), all or one page. */
+function dimensionRows(use: WithConnection, req: ReportRequest, before: string, page: ReportPage | null): Promise<Record<string, Json>[]> {
+  const q = query(req.by);
+  return use(async (conn) => {
+    await ensureReportSource(conn);
+    return selectRows(conn, sql('report/by_dimension'), {
+      from: req.from,
+      to: req.to,
+      before,
+      dim: q.dim,
+      key: q.key,
+      split: q.split,
+      billed: (req.basis ?? 'estimated') === 'billed',
+      offset: page?.offset ?? 0,
+      limit: page?.limit ?? null,
+    });
+  });
+}
+
+/** How many rows the whole table has, when a page past its end came back empty. */
+async function countRows(use: WithConnection, req: ReportRequest, before: string): Promise<number> {
+  return Number((await dimensionRows(use, req, before, { offset: 0, limit: 1 }))[0]?.row_count ?? 0);
+}
+
 /**
  * The report: two queries, each over both periods (the totals, and the rows; a billed report
  * adds the bills' facts), which run side by side when `db` hands out several connections.
@@ -201,16 +230,11 @@ export async function buildReport(db: DuckDBConnection | WithConnection, req: Re
   const basis = req.basis ?? 'estimated';
   const [totals, rowsOfBoth, billed] = await Promise.all([
     use((conn) => selectRows(conn, sql('report/period_totals'), { ...period, before: before.from })),
-    use(async (conn) => {
-      await ensureReportSource(conn);
-      return selectRows(conn, sql('report/by_dimension'), { ...period, before: before.from, dim: q.dim, key: q.key, split: q.split, billed: basis === 'billed' });
-    }),
+    dimensionRows(use, req, before.from, req.page ?? null),
     basis === 'billed' ? billedFacts(use, period, before) : null,
   ]);
   const total = periodRow(totals, true);
   const previousTotal = periodRow(totals, false);
-  const raw = rowsOfBoth.filter((r) => r.current === true);
-  const previousRaw = rowsOfBoth.filter((r) => r.current === false);
   if (billed !== null) {
     // The unattributed cost is billed too: it belongs in the total every row is a share of.
     total.billed_usd = addDecimal(String(total.billed_usd ?? '0'), billed.unattributed);
@@ -228,15 +252,15 @@ export async function buildReport(db: DuckDBConnection | WithConnection, req: Re
     if (labels[1] !== undefined) out[labels[1]] = r.detail ?? null;
     return out;
   };
-  const previousSpend = new Map<string, string>();
-  for (const r of previousRaw) previousSpend.set(rowKey(labelled(r), labels), String(r[money] ?? '0'));
-  const rows = raw.map((r) => {
+  // The rows come in the report's order, each with its spend in the period before (by_dimension.sql).
+  const rows = rowsOfBoth.map((r) => {
     const out = labelled(r);
     for (const m of measures) out[m] = typeof r[m] === 'string' ? trimDecimal(r[m] as string) : (r[m] ?? null);
     out[shareColumn] = sharePercent(String(r[money] ?? '0'), totalMoney);
-    out[previousColumn] = trimDecimal(previousSpend.get(rowKey(out, labels)) ?? '0');
+    out[previousColumn] = trimDecimal(String(r.previous_money ?? '0'));
     return out;
   });
+  const rowCount = Number(rowsOfBoth[0]?.row_count ?? 0);
   let unattributed: Record<string, Json> | null = null;
   if (billed !== null && !(isZero(billed.unattributed) && isZero(billed.previousUnattributed))) {
     unattributed = { requests: 0, errors: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, spend_usd: '0' };
@@ -256,6 +280,7 @@ export async function buildReport(db: DuckDBConnection | WithConnection, req: Re
     notes: notesFor(req.by, total, billed),
     basis,
     unattributed,
+    ...(req.page ? { page: { ...req.page, total_rows: rows.length > 0 || req.page.offset === 0 ? rowCount : await countRows(use, req, before.from) } } : {}),
   };
 }
 

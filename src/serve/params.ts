@@ -64,6 +64,16 @@ export class Params {
     return v as T;
   }
 
+  /** A page of rows, `limit` (up to `max`) after `offset`; undefined when neither is given (every row). */
+  page(max: number): { offset: number; limit: number } | undefined {
+    const offset = this.int('offset', 0, 0, 1_000_000_000);
+    if (this.text('limit') === undefined) {
+      if (this.text('offset') !== undefined) throw new InvalidRequestError('offset needs limit', { param: 'limit' });
+      return undefined;
+    }
+    return { offset, limit: this.int('limit', max, 1, max) };
+  }
+
   /** Drill-down steps, `f=tag:team=search` (repeatable, up to MAX_FILTERS). */
   filters(name = 'f'): DrillFilter[] {
     const all = this.query.getAll(name);

@@ -56,6 +56,9 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store',
 };
 
+/** The largest page of /api/report rows (?limit=); without one, every row. */
+const REPORT_ROWS_MAX = 100_000;
+
 /** The tag key LiteLLM's group_by=team maps to. */
 const TEAM_TAG_KEY = 'team';
 
@@ -213,7 +216,8 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
         const by = c.params.dimension('by');
         const period = c.params.period(c.today);
         const filters = c.params.filters();
-        return json(reportJson(await buildDrillReport(snap.use, { ...period, by, filters }, timezone)));
+        const page = c.params.page(REPORT_ROWS_MAX);
+        return json(reportJson(await buildDrillReport(snap.use, { ...period, by, filters, ...(page ? { page } : {}) }, timezone)));
       },
     ],
     ['/api/budgets', async (snap) => json(await snap.use(buildBudgets))],

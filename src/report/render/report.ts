@@ -21,6 +21,8 @@ export function reportJson(report: Report): Record<string, unknown> {
     total: report.total,
     previous: report.previous,
     rows: report.table.rows,
+    // Only for a page of the rows (GET /api/report?limit=): which rows, of how many.
+    ...(report.page ? { page: report.page } : {}),
     notes: report.notes,
   };
 }

@@ -20,8 +20,13 @@ export interface BreakdownState {
   choices: readonly string[];
 }
 
+/** Rows the page's table shows (the largest; a report by user can have 50,000: all are in the CSV). */
+export const BREAKDOWN_ROWS = 500;
+
 export function breakdownBody(report: Report, s: BreakdownState): string {
-  const view = reportView(report);
+  const all = report.table.rows.length;
+  // The view (formatted cells) of the shown rows only; the chart still sums every row.
+  const view = reportView(all > BREAKDOWN_ROWS ? { ...report, table: { ...report.table, rows: report.table.rows.slice(0, BREAKDOWN_ROWS) } } : report);
   const base = (filters: readonly DrillFilter[], by = s.by): [string, string][] => [
     ['by', by],
     ...filters.map((f): [string, string] => ['f', filterText(f)]),
@@ -62,5 +67,5 @@ ${chart}
 <table data-table="breakdown"><thead><tr>${head}</tr></thead><tbody>
 ${rows}
 </tbody><tfoot><tr>${foot}</tr></tfoot></table>
-${report.notes.length ? `<ul>${report.notes.map((n) => `<li>${prose(n)}</li>`).join('')}</ul>` : ''}`;
+${all > BREAKDOWN_ROWS ? `<p class="more" data-more-rows="${all - BREAKDOWN_ROWS}">The largest ${BREAKDOWN_ROWS} of ${all} rows; <a href="${escapeHtml(csv)}" download>the CSV</a> has them all.</p>\n` : ''}${report.notes.length ? `<ul>${report.notes.map((n) => `<li>${prose(n)}</li>`).join('')}</ul>` : ''}`;
 }
