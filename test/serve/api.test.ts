@@ -112,6 +112,123 @@ describe('tagspend serve API', () => {
     assert.deepEqual(new Set(filtered.results.flatMap((d: any) => Object.keys(d.breakdown.entities))), new Set(['team:team1']));
   });
 
+  test('GET /global/spend/report?group_by=customer pages customers by spend: x-total-count, a next link, each customer once with the report by user figures', async () => {
+    const range = 'start_date=2026-11-01&end_date=2026-11-25';
+    const byUser = await cliReport(s.dir, ['--by', 'user', '--from', '2026-11-01', '--to', '2026-11-25']);
+    const reportSpend = new Map<string | null, number>(byUser.rows.map((r: { user: string | null; spend_usd: string }) => [r.user, Number(r.spend_usd)]));
+    const pages: Map<string | null, number>[] = [];
+    let next: string | null = `/global/spend/report?${range}&group_by=customer&limit=7`;
+    while (next !== null) {
+      const res = await s.get(next);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('x-total-count'), String(byUser.rows.length));
+      const days = (await res.json()) as { group_by_day: string; customers: { customer: string | null; total_spend: number; metadata: { spend: number }[] }[] }[];
+      const page = new Map<string | null, number>();
+      for (const day of days) {
+        for (const c of day.customers) {
+          page.set(c.customer, (page.get(c.customer) ?? 0) + c.total_spend);
+          // The day's total is the customer's exact spend that day; the per model and key entries add up to it.
+          const expected = s.records.filter((r) => r.user === c.customer && r.ts.startsWith(day.group_by_day)).reduce((a, r) => a + (r.cost_usd ?? 0), 0);
+          assert.ok(Math.abs(c.total_spend - expected) < 1e-9, `${c.customer} ${day.group_by_day}`);
+          assert.ok(close(c.metadata.reduce((a, m) => a + m.spend, 0), c.total_spend));
+        }
+      }
+      assert.ok(page.size <= 7);
+      pages.push(page);
+      const link = res.headers.get('link');
+      next = link === null ? null : /^<([^>]+)>; rel="next"$/.exec(link)![1]!;
+      if (next !== null) {
+        const q = new URL(next, s.serve.url).searchParams;
+        assert.deepEqual([q.get('offset'), q.get('limit'), q.get('group_by'), q.get('start_date')], [String(pages.length * 7), '7', 'customer', '2026-11-01']);
+      }
+    }
+    assert.equal(pages.length, Math.ceil(byUser.rows.length / 7));
+    const seen = pages.flatMap((p) => [...p.keys()]);
+    assert.equal(new Set(seen).size, seen.length, 'no customer on two pages');
+    assert.deepEqual(new Set(seen), new Set(reportSpend.keys()));
+    for (const p of pages) for (const [customer, spend] of p) assert.ok(close(spend, reportSpend.get(customer)!), String(customer));
+    // Largest spenders first: nobody on a later page spent more than anybody on the first.
+    const firstLeast = Math.min(...[...pages[0]!.keys()].map((c) => reportSpend.get(c)!));
+    for (const p of pages.slice(1)) for (const c of p.keys()) assert.ok(reportSpend.get(c)! <= firstLeast, String(c));
+  });
+
+  test('GET /global/spend/report?group_by=team&limit=2: the two teams with the most spend, x-total-count counting every team', async () => {
+    const range = 'start_date=2026-11-01&end_date=2026-11-25';
+    const byTeam = await cliReport(s.dir, ['--by', 'tag:team', '--from', '2026-11-01', '--to', '2026-11-25']);
+    const res = await s.get(`/global/spend/report?${range}&group_by=team&limit=2`);
+    assert.equal(res.headers.get('x-total-count'), String(byTeam.rows.length));
+    const link = /^<(\/global\/spend\/report\?[^>]+)>; rel="next"$/.exec(res.headers.get('link')!)!;
+    assert.equal(new URL(link[1]!, s.serve.url).searchParams.get('offset'), '2');
+    const days = (await res.json()) as { teams: { team_name: string; total_spend: number }[] }[];
+    const top = [...byTeam.rows].sort((a: { spend_usd: string }, b: { spend_usd: string }) => Number(b.spend_usd) - Number(a.spend_usd)).slice(0, 2);
+    const names = new Set(days.flatMap((d) => d.teams.map((t) => t.team_name)));
+    assert.deepEqual(names, new Set(top.map((r: { team: string | null }) => r.team ?? 'Unassigned Team')));
+    for (const row of top) {
+      const sum = days.flatMap((d) => d.teams).filter((t) => t.team_name === (row.team ?? 'Unassigned Team')).reduce((a, t) => a + t.total_spend, 0);
+      assert.ok(close(sum, Number(row.spend_usd)), String(row.team));
+    }
+    const last = await s.get(`/global/spend/report?${range}&group_by=team&limit=2&offset=${byTeam.rows.length - 1}`);
+    assert.equal(last.headers.get('link'), null, 'no next link on the last page');
+    const keys = await s.get(`/global/spend/report?${range}&group_by=api_key&limit=1`);
+    assert.equal(((await keys.json()) as unknown[]).length, 1);
+    assert.ok(Number(keys.headers.get('x-total-count')) > 1);
+  });
+
+  test('GET /api/report?limit=&offset=: a page of exactly the rows tagspend report prints, with how many there are', async () => {
+    const expected = await cliReport(s.dir, ['--by', 'user', '--from', '2026-11-01', '--to', '2026-11-25']);
+    const paged = await s.json<any>('/api/report?by=user&from=2026-11-01&to=2026-11-25&limit=7&offset=7');
+    assert.deepEqual(paged.rows, expected.rows.slice(7, 14));
+    assert.deepEqual(paged.page, { offset: 7, limit: 7, total_rows: expected.rows.length });
+    const { page: _page, rows: _rows, ...rest } = paged;
+    const { rows: _all, ...expectedRest } = expected;
+    assert.deepEqual(rest, expectedRest);
+    const past = await s.json<any>('/api/report?by=user&from=2026-11-01&to=2026-11-25&limit=5&offset=1000');
+    assert.deepEqual(past.rows, []);
+    assert.equal(past.page.total_rows, expected.rows.length);
+    const drilled = await s.json<any>('/api/report?by=user&from=2026-11-01&to=2026-11-25&f=tag:team=team1');
+    const drilledPage = await s.json<any>('/api/report?by=user&from=2026-11-01&to=2026-11-25&f=tag:team=team1&limit=3&offset=2');
+    assert.deepEqual(drilledPage.rows, drilled.rows.slice(2, 5));
+    assert.equal(drilledPage.page.total_rows, drilled.rows.length);
+    assert.deepEqual(drilledPage.total, drilled.total);
+  });
+
+  test('GET /tag/daily/activity: every metric of each tag equals the report by tag, and with a model filter the records of that model', async () => {
+    const all = await s.json<any>('/tag/daily/activity?start_date=2026-11-01&end_date=2026-11-25&page_size=100');
+    const byTag = await cliReport(s.dir, ['--by', 'tag', '--from', '2026-11-01', '--to', '2026-11-25']);
+    const sums = new Map<string, Record<string, number>>();
+    for (const d of all.results) {
+      for (const [tag, e] of Object.entries<any>(d.breakdown.entities)) {
+        const m = sums.get(tag) ?? {};
+        for (const [k, v] of Object.entries<number>(e.metrics)) m[k] = (m[k] ?? 0) + v;
+        sums.set(tag, m);
+      }
+    }
+    for (const row of byTag.rows.filter((r: { tag: string | null }) => r.tag !== null)) {
+      const m = sums.get(row.tag)!;
+      assert.equal(m.api_requests, Number(row.requests), row.tag);
+      assert.equal(m.failed_requests, Number(row.errors), row.tag);
+      assert.equal(m.successful_requests, Number(row.requests) - Number(row.errors), row.tag);
+      assert.equal(m.prompt_tokens, Number(row.prompt_tokens), row.tag);
+      assert.equal(m.completion_tokens, Number(row.completion_tokens), row.tag);
+      assert.equal(m.total_tokens, Number(row.total_tokens), row.tag);
+      assert.ok(close(m.spend!, Number(row.spend_usd)), row.tag);
+    }
+    const model = 'openai/gpt-5';
+    const one = await s.json<any>(`/tag/daily/activity?start_date=2026-11-01&end_date=2026-11-25&page_size=100&model=${encodeURIComponent(model)}`);
+    const inRange = s.records.filter((r) => r.model === model && r.ts >= '2026-11-01' && r.ts < '2026-11-26');
+    for (const d of one.results) {
+      for (const [tag, e] of Object.entries<any>(d.breakdown.entities)) {
+        const rs = inRange.filter((r) => r.ts.startsWith(d.date) && r.tags.includes(tag));
+        assert.equal(e.metrics.api_requests, rs.length, `${d.date} ${tag}`);
+        assert.equal(e.metrics.failed_requests, rs.filter((r) => r.outcome !== 'success').length, `${d.date} ${tag}`);
+        assert.equal(e.metrics.prompt_tokens, rs.reduce((a, r) => a + r.prompt_tokens, 0), `${d.date} ${tag}`);
+        assert.ok(close(e.metrics.spend, rs.reduce((a, r) => a + (r.cost_usd ?? 0), 0)), `${d.date} ${tag}`);
+      }
+      assert.deepEqual(Object.keys(d.breakdown.models), [model]);
+    }
+    assert.equal(one.metadata.total_api_requests, inRange.filter((r) => r.tags.length > 0).length);
+  });
+
   test('drill-down: a team into its apps adds up exactly to the team row of the report', async () => {
     const team = await s.json<any>('/api/report?by=tag:team&from=2026-11-01&to=2026-11-25');
     const team1 = team.rows.find((r: { team: string }) => r.team === 'team1');
@@ -164,6 +281,10 @@ describe('tagspend serve API', () => {
       ['/global/spend/report?end_date=2026-11-02', 'start_date'],
       ['/global/spend/report?start_date=2026-11-01&end_date=2026-11-02&group_by=planet', 'group_by'],
       ['/tag/daily/activity?start_date=2026-11-01&end_date=2026-11-02&page=0', 'page'],
+      ['/global/spend/report?start_date=2026-11-01&end_date=2026-11-02&group_by=customer&limit=1001', 'limit'],
+      ['/global/spend/report?start_date=2026-11-01&end_date=2026-11-02&offset=-1', 'offset'],
+      ['/api/report?by=user&offset=5', 'limit'],
+      ['/api/report?by=user&limit=0', 'limit'],
       ['/api/requests?outcome=maybe', 'outcome'],
       ['/api/requests?before=garbage', 'before'],
     ];
