@@ -4,7 +4,8 @@
 // integer units: a request with several values of a tag key gives each value an even share, the
 // remainder units going to the values first in sort order. Drilling from one tag key into
 // another therefore gives the same figures as the rollups; into users, models, keys or metadata
-// the rows add up exactly to the drilled row's total.
+// the rows add up exactly to the drilled row's total. The grouping and the splits run in DuckDB
+// (sql/serve/drill_rows.sql, the rollups' own split macro); only the rows come back.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { selectRows, type Json } from '../db/rows.ts';
 import { sql } from '../db/sql.ts';
@@ -36,48 +37,12 @@ interface Units {
 
 const zero = (): Units => ({ requests: 0n, errors: 0n, prompt_tokens: 0n, completion_tokens: 0n, total_tokens: 0n, spend: 0n });
 
-/** The i-th (1-based) of n even shares of `units`; the first `units mod n` shares get one more. */
-export function splitUnits(units: bigint, n: number, i: number): bigint {
-  const N = BigInt(n);
-  const abs = units < 0n ? -units : units;
-  const share = abs / N + (BigInt(i) <= abs % N ? 1n : 0n);
-  return units < 0n ? -share : share;
-}
-
-function splitAll(u: Units, n: number, i: number): Units {
-  return {
-    requests: splitUnits(u.requests, n, i),
-    errors: splitUnits(u.errors, n, i),
-    prompt_tokens: splitUnits(u.prompt_tokens, n, i),
-    completion_tokens: splitUnits(u.completion_tokens, n, i),
-    total_tokens: splitUnits(u.total_tokens, n, i),
-    spend: splitUnits(u.spend, n, i),
-  };
-}
-
-function add(into: Units, u: Units): void {
-  into.requests += u.requests;
-  into.errors += u.errors;
-  into.prompt_tokens += u.prompt_tokens;
-  into.completion_tokens += u.completion_tokens;
-  into.total_tokens += u.total_tokens;
-  into.spend += u.spend;
-}
-
 /** `123456n`, 6 -> `"0.123456"`, trailing zeros dropped. */
 function decimalText(units: bigint, scale: bigint, places: number): string {
   const negative = units < 0n;
   const abs = negative ? -units : units;
   const frac = (abs % scale).toString().padStart(places, '0').replace(/0+$/, '');
   return `${negative ? '-' : ''}${abs / scale}${frac ? `.${frac}` : ''}`;
-}
-
-/** Sorted distinct values of `key` in a tag list (`team:a` -> `a`, split at the first ':'). */
-export function tagValuesOf(tags: readonly string[], key: string): string[] {
-  const prefix = `${key}:`;
-  const values = new Set<string>();
-  for (const t of tags) if (t.startsWith(prefix)) values.add(t.slice(prefix.length));
-  return [...values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 function describe(f: DrillFilter): string {
@@ -131,11 +96,23 @@ interface Drilled {
   unpriced: bigint;
 }
 
+/** Connections that have the drill_split macro (a TEMP macro lives as long as its connection). */
+const withDrillSplit = new WeakSet<DuckDBConnection>();
+
+async function ensureDrillSplit(conn: DuckDBConnection): Promise<void> {
+  if (withDrillSplit.has(conn)) return;
+  await conn.run(sql('serve/create_drill_split'));
+  withDrillSplit.add(conn);
+}
+
+/** The drilled rows of one period, split and summed in DuckDB (sql/serve/drill_rows.sql). */
 async function drillPeriod(use: WithConnection, from: string, to: string, by: Dimension, filters: readonly DrillFilter[]): Promise<Drilled> {
   const p = filterParams(filters);
   const child = by.kind === 'user' || by.kind === 'key' || by.kind === 'model' || by.kind === 'meta' ? by.kind : null;
   const required = [...new Set(p.require)];
   if (required.length > REQUIRED_TAGS) throw new InvalidRequestError(`at most ${REQUIRED_TAGS} tag filters`, { param: 'f' });
+  // Tag-key filters split each group in turn, in the order given (each is also a required tag).
+  const splits = filters.filter((f) => f.dimension.kind === 'tag_key') as (DrillFilter & { dimension: { kind: 'tag_key'; key: string } })[];
   const params = {
     from,
     to,
@@ -149,46 +126,37 @@ async function drillPeriod(use: WithConnection, from: string, to: string, by: Di
     meta_value: p.meta_value,
     child,
     child_meta: by.kind === 'meta' ? by.key : null,
+    s1_key: splits[0]?.dimension.key ?? null,
+    s1_value: splits[0]?.value ?? null,
+    s2_key: splits[1]?.dimension.key ?? null,
+    s2_value: splits[1]?.value ?? null,
+    s3_key: splits[2]?.dimension.key ?? null,
+    s3_value: splits[2]?.value ?? null,
+    by_key: by.kind === 'tag_key' ? by.key : null,
+    by_tag: by.kind === 'tag',
   };
-  const groups = await use((conn) => selectRows(conn, sql('serve/drill_groups'), params));
-  const splits = filters.filter((f) => f.dimension.kind === 'tag_key') as (DrillFilter & { dimension: { kind: 'tag_key'; key: string } })[];
+  const rows = await use(async (conn) => {
+    await ensureDrillSplit(conn);
+    return selectRows(conn, sql('serve/drill_rows'), params);
+  });
   const out: Drilled = { rows: new Map(), total: zero(), unpriced: 0n };
-  const put = (labels: (string | null)[], u: Units): void => {
-    const id = JSON.stringify(labels);
-    const row = out.rows.get(id);
-    if (row) add(row.units, u);
-    else out.rows.set(id, { labels, units: { ...u } });
-  };
-  for (const g of groups) {
-    const tags = JSON.parse(String(g.tags_json)) as string[];
-    let u: Units = {
-      requests: BigInt(String(g.requests)) * REQUEST_UNITS,
-      errors: BigInt(String(g.errors)) * REQUEST_UNITS,
-      prompt_tokens: BigInt(String(g.prompt_tokens)),
-      completion_tokens: BigInt(String(g.completion_tokens)),
-      total_tokens: BigInt(String(g.total_tokens)),
-      spend: BigInt(String(g.spend_units)),
+  for (const r of rows) {
+    const u: Units = {
+      requests: BigInt(String(r.requests ?? 0)),
+      errors: BigInt(String(r.errors ?? 0)),
+      prompt_tokens: BigInt(String(r.prompt_tokens ?? 0)),
+      completion_tokens: BigInt(String(r.completion_tokens ?? 0)),
+      total_tokens: BigInt(String(r.total_tokens ?? 0)),
+      spend: BigInt(String(r.spend ?? 0)),
     };
-    // The drilled row's share of this group, as the rollup gave it to that row.
-    for (const f of splits) {
-      const values = tagValuesOf(tags, f.dimension.key);
-      u = splitAll(u, values.length, values.indexOf(f.value) + 1);
+    if (r.kind === 'total') {
+      out.total = u;
+      // Unpriced requests are counted only where no split made them fractional.
+      if (splits.length === 0) out.unpriced = BigInt(String(r.unpriced ?? 0));
+      continue;
     }
-    add(out.total, u);
-    if (Number(g.unpriced) > 0 && splits.length === 0) out.unpriced += BigInt(String(g.unpriced));
-    if (by.kind === 'tag_key') {
-      const values = tagValuesOf(tags, by.key);
-      if (values.length === 0) put([null], u);
-      values.forEach((v, i) => put([v], splitAll(u, values.length, i + 1)));
-    } else if (by.kind === 'tag') {
-      const distinct = [...new Set(tags)];
-      if (distinct.length === 0) put([null], u);
-      for (const t of distinct) put([t], u);
-    } else if (by.kind === 'model') {
-      put([(g.child as string | null) ?? null, (g.child2 as string | null) ?? null], u);
-    } else {
-      put([(g.child as string | null) ?? null], u);
-    }
+    const labels = by.kind === 'model' ? [(r.label as string | null) ?? null, (r.label2 as string | null) ?? null] : [(r.label as string | null) ?? null];
+    out.rows.set(JSON.stringify(labels), { labels, units: u });
   }
   return out;
 }

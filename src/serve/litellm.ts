@@ -218,7 +218,9 @@ export async function tagDailyActivity(use: WithConnection, params: Params): Pro
   }
   const pageDays = new Set(allDays.slice((page - 1) * pageSize, page * pageSize));
   const results = [...pageDays].map((day) => {
-    const breakdown: Record<string, Record<string, Json>> = { models: {}, model_groups: {}, mcp_servers: {}, providers: {}, endpoints: {}, api_keys: {}, entities: {} };
+    // Keyed by client-chosen names (a tag `__proto__`): objects without a prototype.
+    const keyed = (): Record<string, Json> => Object.create(null) as Record<string, Json>;
+    const breakdown: Record<string, Record<string, Json>> = { models: keyed(), model_groups: keyed(), mcp_servers: keyed(), providers: keyed(), endpoints: keyed(), api_keys: keyed(), entities: keyed() };
     let metrics: Metrics | null = null;
     for (const r of dayRows) {
       if (r.day !== day) continue;

@@ -242,6 +242,21 @@ describe('tagspend serve API', () => {
     assert.equal(csv.trimEnd().split('\r\n').length, drilled.rows.length + 1);
   });
 
+  test('drill-down inside a team that always shares its requests with another: the total is the team row of the report and the split rows add up to it', async () => {
+    // team4 is only ever a second team tag (SMALL_SHAPE has team0-3), so every request is split.
+    const team = await s.json<any>('/api/report?by=tag:team&from=2026-11-01&to=2026-11-25');
+    const team4 = team.rows.find((r: { team: string }) => r.team === 'team4');
+    assert.ok(team4 && team4.requests.includes('.'), 'team4 holds split requests');
+    for (const by of ['tag:team', 'tag:app', 'tag', 'model', 'user']) {
+      const drilled = await s.json<any>(`/api/report?by=${by}&from=2026-11-01&to=2026-11-25&f=tag:team=team4`);
+      if (by.startsWith('tag:') || by === 'tag') assert.equal(drilled.total.spend_usd, team4.spend_usd, by);
+      if (by !== 'tag') {
+        assert.equal(drilled.rows.reduce((a: bigint, r: { spend_usd: string }) => a + decimalUnits(r.spend_usd), 0n), decimalUnits(drilled.total.spend_usd), by);
+        assert.equal(drilled.rows.reduce((a: bigint, r: { requests: string }) => a + decimalUnits(r.requests), 0n), decimalUnits(drilled.total.requests), by);
+      }
+    }
+  });
+
   test('GET /api/budgets: the budgeted tag with its window, spend, % used, projection and blocked state', async () => {
     const b = await s.json<any>('/api/budgets');
     assert.equal(b.budgets.length, 1);
@@ -375,5 +390,15 @@ describe('tagspend serve API', () => {
     } while (next);
     assert.equal(pages, 7);
     assert.deepEqual(seen, ties.map((r) => r.request_id).sort().reverse());
+  });
+
+  test('GET /tag/daily/activity lists a tag named __proto__ as an entity like any other', async () => {
+    const odd = makeRecords(3, 17, Date.parse('2026-11-25T09:00:00Z'), 1000).map((r, i) => ({ ...r, request_id: `proto-${i}`, tags: ['__proto__', 'constructor'] }));
+    await s.addAndReconcile(odd);
+    const day = await s.json<any>('/tag/daily/activity?start_date=2026-11-25&end_date=2026-11-25');
+    const entities = day.results[0].breakdown.entities;
+    assert.ok(Object.hasOwn(entities, '__proto__'));
+    assert.equal(entities.__proto__.metrics.api_requests, 3);
+    assert.equal(entities.constructor.metrics.api_requests, 3);
   });
 });
