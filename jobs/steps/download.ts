@@ -1,4 +1,6 @@
-// Fetching objects to local files with bounded parallelism (DuckDB reads local files only).
+// Fetching objects to local files with bounded parallelism (DuckDB reads local files only). From a
+// local store on the same filesystem the files are hard links: nothing is copied, and the
+// ingest only reads them and removes its links.
 import { join } from 'node:path';
 import type { ObjectInfo, ObjectStore } from '../../src/store/types.ts';
 import { StoreError } from '../../src/errors.ts';
@@ -33,7 +35,7 @@ export async function downloadBatch(
 ): Promise<DownloadedObject[]> {
   return mapLimit(objects, concurrency, async (info, i) => {
     const path = join(dir, `${firstSeq + i}.ndjson.gz`);
-    const found = await store.getToFile(info.key, path);
+    const found = await store.getToFile(info.key, path, { mayLink: true });
     if (!found) throw new StoreError(`object ${info.key} disappeared from ${store.url} after it was listed`);
     onObject();
     return { key: info.key, etag: info.etag, size: info.size, path };

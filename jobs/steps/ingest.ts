@@ -8,7 +8,7 @@
 // and the re-run loads the same objects in the same order, so it ends with the same rows.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { count, selectOne } from '../../src/db/rows.ts';
+import { count, selectOne, type Params } from '../../src/db/rows.ts';
 import { sql } from '../../src/db/sql.ts';
 import { begin, commit, rollback } from '../../src/db/transaction.ts';
 import type { ObjectInfo } from '../../src/store/types.ts';
@@ -119,12 +119,21 @@ async function refusedObjects(ctx: JobContext, candidates: readonly DownloadedOb
   return refused;
 }
 
+interface InsertedBatch {
+  /** Rejected lines per object key. */
+  rejected: Map<string, number>;
+  /** Rows the INSERT added. */
+  inserted: number;
+  /** spend_logs' highest rowid before the INSERT: the batch's rows are the ones above it. */
+  appendedAfter: bigint;
+}
+
 /**
  * Inserts the batch's objects inside an open transaction. Each refused object is rolled back,
  * salvaged line by line outside the transaction, and the attempt repeated with its clean lines.
- * Returns with the transaction open and the rejected-line count per object key.
+ * Returns with the transaction open.
  */
-async function insertBatch(ctx: JobContext, files: readonly DownloadedObject[], at: string): Promise<Map<string, number>> {
+async function insertBatch(ctx: JobContext, files: readonly DownloadedObject[], at: string): Promise<InsertedBatch> {
   const { conn } = ctx.db;
   const workDir = join(ctx.settings.workDir, `run-${ctx.runId}`);
   const rejected = new Map<string, number>();
@@ -132,8 +141,10 @@ async function insertBatch(ctx: JobContext, files: readonly DownloadedObject[], 
   for (;;) {
     await begin(conn);
     try {
-      await insertObjects(conn, paths, ctx.settings.timezone, at);
-      return rejected;
+      // Bound back as BIGINT (a JS number would make DuckDB compare rowids as DOUBLE).
+      const appendedAfter = BigInt(String((await selectOne(conn, sql('ingest/select_last_rowid')))?.last));
+      const inserted = await insertObjects(conn, paths, ctx.settings.timezone, at);
+      return { rejected, inserted, appendedAfter };
     } catch (err) {
       await rollback(conn);
       if (!isDataError(err)) throw err;
@@ -154,8 +165,8 @@ async function insertBatch(ctx: JobContext, files: readonly DownloadedObject[], 
   }
 }
 
-async function batchCounts(ctx: JobContext, query: 'ingest/count_batch_days' | 'ingest/count_batch_rows'): Promise<Map<string, number>> {
-  const reader = await ctx.db.conn.runAndReadAll(sql(query));
+async function batchCounts(ctx: JobContext, query: 'ingest/count_batch_days' | 'ingest/count_batch_rows', params: Params = {}): Promise<Map<string, number>> {
+  const reader = await ctx.db.conn.runAndReadAll(sql(query), params);
   return new Map(reader.getRowsJson().map(([key, n]) => [String(key), Number(n)]));
 }
 
@@ -163,15 +174,23 @@ async function loadBatch(ctx: JobContext, files: readonly DownloadedObject[], ho
   const { conn } = ctx.db;
   const at = ctx.now().toISOString();
   await prepareBatch(conn, files);
-  const rejected = await insertBatch(ctx, files, at);
+  const { rejected, inserted, appendedAfter } = await insertBatch(ctx, files, at);
+  const batch = { appended_after: appendedAfter };
   const result: IngestResult = { objects: files.length, rows: 0, duplicates: 0, rejected: 0, batches: 1 };
   try {
     // One scan of the batch's rows serves the counts and the days; a second only if ids repeated.
-    await conn.run(sql('ingest/stage_batch_days'));
+    await conn.run(sql('ingest/stage_batch_days'), batch);
     const parsed = await batchCounts(ctx, 'ingest/count_batch_days');
-    await conn.run(sql('ingest/delete_batch_duplicates'));
+    const found = [...parsed.values()].reduce((sum, n) => sum + n, 0);
+    // The rowid rule (sql/ingest/select_last_rowid.sql) is how DuckDB behaves, not a documented
+    // promise: should a release change it, the batch fails instead of miscounting.
+    if (found !== inserted) {
+      throw new Error(`ingest: the batch inserted ${inserted} rows but found ${found} above rowid ${appendedAfter}`);
+    }
+    await conn.run(sql('ingest/stage_batch_duplicates'), batch);
     const duplicateIds = count((await selectOne(conn, sql('ingest/count_batch_duplicates')))?.n);
-    const stored = duplicateIds === 0 ? parsed : await batchCounts(ctx, 'ingest/count_batch_rows');
+    if (duplicateIds > 0) await conn.run(sql('ingest/delete_batch_duplicates'), batch);
+    const stored = duplicateIds === 0 ? parsed : await batchCounts(ctx, 'ingest/count_batch_rows', batch);
     await conn.run(sql('ingest/insert_staged_rejects'), { rejected_at: at, run_id: ctx.runId });
     await conn.run(sql('ingest/insert_pending_days_from_batch'));
     for (const f of files) {

@@ -1,2 +1,2 @@
--- Request ids the last delete_batch_duplicates found stored more than once (0: it deleted nothing).
+-- Request ids stage_batch_duplicates found stored more than once (0: nothing to delete).
 SELECT count(*) AS n FROM batch_duplicates;

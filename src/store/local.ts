@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { StoreError, StoreKeyError, StorePreconditionFailedError, StoreUnavailableError } from '../errors.ts';
 import { checkMd5, md5Base64, md5OfFile } from './digest.ts';
 import { assertValidKey, assertValidPrefix, compareKeys } from './keys.ts';
-import type { GetResult, ObjectInfo, ObjectStore, PutOptions } from './types.ts';
+import type { GetResult, GetToFileOptions, ObjectInfo, ObjectStore, PutOptions } from './types.ts';
 
 const TMP_DIR = '.tmp';
 // A name too long for this filesystem cannot name an existing object either.
@@ -91,8 +91,14 @@ export class LocalStore implements ObjectStore {
     }
   }
 
-  async getToFile(key: string, path: string): Promise<boolean> {
+  async getToFile(key: string, path: string, options: GetToFileOptions = {}): Promise<boolean> {
     const source = this.#path(key);
+    // Writing through a leftover link (a crashed run's) would overwrite the object it points to.
+    await rm(path, { force: true });
+    // Objects are never modified in place (a put renames a new file over the key), so a link
+    // keeps the version it was made from. Across filesystems, or where the kernel refuses to
+    // link a file we do not own (fs.protected_hardlinks), the object is copied as before.
+    if (options.mayLink && (await linkFile(source, path))) return true;
     const fh = await openIfExists(source, `get ${key}`);
     if (fh === null) return false;
     try {
@@ -281,6 +287,19 @@ async function breakStaleLock(path: string): Promise<void> {
   const moved = await statIfExists(aside);
   if (moved && moved.ino !== st.ino) await link(aside, path).catch(() => {});
   await rm(aside, { force: true });
+}
+
+/** Hard-links `source` (a regular file) at `path`; false, leaving nothing behind, when it cannot. */
+async function linkFile(source: string, path: string): Promise<boolean> {
+  try {
+    await link(source, path);
+  } catch {
+    return false;
+  }
+  const st = await stat(path).catch(() => null);
+  if (st?.isFile()) return true;
+  await rm(path, { force: true });
+  return false;
 }
 
 async function openIfExists(path: string, what: string) {

@@ -145,6 +145,7 @@ export class S3Store implements ObjectStore {
       throw s3Failure(err, `get ${key}`);
     }
     try {
+      await rm(path, { force: true }); // replace a file already there, never write through it
       await pipeline(body, createWriteStream(path));
       return true;
     } catch (err) {

@@ -24,6 +24,11 @@ export interface PutOptions {
   ifMatch?: string;
 }
 
+export interface GetToFileOptions {
+  /** The file will never be written: it may share the stored object's bytes (a hard link). */
+  mayLink?: boolean;
+}
+
 export type GetResult = { body: Buffer; etag: string } | { notModified: true; etag: string };
 
 export interface ObjectStore {
@@ -35,8 +40,13 @@ export interface ObjectStore {
   put(key: string, body: Buffer | string, options?: PutOptions): Promise<ObjectInfo>;
   /** Read an object; null when it does not exist. With ifNoneMatch, answers notModified when unchanged. */
   get(key: string, options?: { ifNoneMatch?: string }): Promise<GetResult | null>;
-  /** Stream an object to a local file; false when it does not exist. */
-  getToFile(key: string, path: string): Promise<boolean>;
+  /**
+   * Stream an object to a local file; false when it does not exist. A file already at `path` is
+   * replaced, never written through (it may be a hard link to something else). With `mayLink`
+   * (for a caller that only reads the file and then removes it), a local store hard-links the
+   * object instead of copying it when it can: the same bytes, none copied.
+   */
+  getToFile(key: string, path: string, options?: GetToFileOptions): Promise<boolean>;
   head(key: string): Promise<ObjectInfo | null>;
   /** All objects under a prefix in key order, paged internally; startAfter skips keys <= it. */
   list(prefix: string, options?: { startAfter?: string }): AsyncIterable<ObjectInfo>;

@@ -11,6 +11,7 @@ import {
   putRecordObjects,
   toNdjson,
 } from '../helpers/spend-fixtures.ts';
+import type { SpendRecord } from '../../src/spend/record.ts';
 import { createHarness, type Harness } from './harness.ts';
 
 const START = Date.parse('2026-11-08T22:00:00Z');
@@ -86,6 +87,56 @@ describe('ingest', () => {
     await putNdjsonObject(h.store, objectKey('fixture3', START, 0), toNdjson(records.slice(100, 120)));
     const rerun = await ingestOnce(h);
     assert.deepEqual([rerun.objects, rerun.rows, rerun.duplicates], [1, 0, 20]);
+  });
+
+  test('copies across batches, within a batch and of rows stored before a checkpoint keep the first copy in key order', async () => {
+    await h.cleanup();
+    // Two objects per batch: copies meet across batches, within a batch and within an object.
+    h = await createHarness({ jobs: { batch_max_objects: 2 } });
+    const records = makeRecords(400, 12, START, 60_000);
+    const at = (i: number): number => Date.parse(records[i]!.ts);
+    // What the store holds, in key order per run; the first copy of an id in that order is kept.
+    const run1: [string, SpendRecord[]][] = [
+      [objectKey('fixture1', at(0), 0), records.slice(0, 100)],
+      [objectKey('fixture1', at(100), 1), [...records.slice(100, 200), records[150]!, records[20]!]],
+      [objectKey('fixture1', at(200), 2), records.slice(200, 300)],
+      // A segment shipped again late (old ids, a later key) in the same batch as new records.
+      [objectKey('fixture1', at(250), 3), [...records.slice(40, 60), records[299]!]],
+    ];
+    const run2: [string, SpendRecord[]][] = [
+      [objectKey('fixture2', at(300), 0), [...records.slice(300, 400), ...records.slice(0, 10), records[150]!]],
+      [objectKey('fixture2', at(350), 1), [records[320]!, records[399]!, records[5]!]],
+    ];
+    const expected = new Map<string, string>();
+    const expectedCounts = new Map<string, [number, number]>();
+    for (const [key, recs] of [...run1, ...run2]) {
+      let stored = 0;
+      for (const r of recs) {
+        if (expected.has(r.request_id)) continue;
+        expected.set(r.request_id, key);
+        stored++;
+      }
+      expectedCounts.set(key, [stored, recs.length - stored]);
+    }
+    for (const [key, recs] of run1) await putNdjsonObject(h.store, key, toNdjson(recs));
+    const first = await ingestOnce(h);
+    assert.deepEqual([first.objects, first.batches, first.rows, first.duplicates], [4, 2, 300, 23]);
+    // The snapshot's CHECKPOINT compacts the table around the deleted copies (rowids move).
+    await h.rows('CHECKPOINT');
+    for (const [key, recs] of run2) await putNdjsonObject(h.store, key, toNdjson(recs));
+    const second = await ingestOnce(h);
+    assert.deepEqual([second.objects, second.batches, second.rows, second.duplicates], [2, 1, 100, 14]);
+
+    const stored = await h.rows('SELECT request_id, source_key FROM spend_logs ORDER BY request_id');
+    assert.deepEqual(
+      stored.map((r) => [r.request_id, r.source_key]),
+      [...expected].sort(([a], [b]) => (a < b ? -1 : 1)),
+    );
+    const manifest = await h.rows('SELECT "key", "rows", duplicates FROM ingested_objects ORDER BY "key"');
+    assert.deepEqual(
+      manifest.map((m) => [m.key, [Number(m.rows), Number(m.duplicates)]]),
+      [...expectedCounts].sort(([a], [b]) => (a < b ? -1 : 1)),
+    );
   });
 
   test('schema 1 records (no cache_write_1h_tokens) and schema 2 records load side by side, in one object and on the slow path', async () => {

@@ -2,7 +2,8 @@
 // behave the same for everything the shipper, the jobs and the tag store rely on.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { link, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -158,6 +159,34 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>, 
       const dest = join(work, 'small.out');
       assert.equal(await store.getToFile(key, dest), true);
       assert.equal(sha256(await readFile(dest)), sha256(data));
+    });
+
+    test('getToFile with mayLink brings back the bytes, a missing key is false, and removing the file keeps the object', async () => {
+      const key = `${fresh()}spend/dt=2026-01-01/hour=00/i-20260101T000000Z-2.ndjson.gz`;
+      const data = randomBytes(50_000);
+      await store.put(key, data);
+      const dest = join(work, 'linked.out');
+      assert.equal(await store.getToFile(key, dest, { mayLink: true }), true);
+      assert.equal(sha256(await readFile(dest)), sha256(data));
+      await rm(dest);
+      const again = await store.get(key);
+      assert.ok(again && 'body' in again);
+      assert.equal(sha256(again.body), sha256(data));
+      assert.equal(await store.getToFile(`${fresh()}gone.ndjson.gz`, join(work, 'gone'), { mayLink: true }), false);
+    });
+
+    test('getToFile replaces a file left at the destination instead of writing through it (a link to another file)', async () => {
+      const key = `${fresh()}spend/dt=2026-01-01/hour=00/i-20260101T000000Z-3.ndjson.gz`;
+      await store.put(key, 'the object');
+      for (const mayLink of [false, true]) {
+        const other = join(work, `other-${mayLink}`);
+        const dest = join(work, `left-over-${mayLink}`);
+        await writeFile(other, 'another file');
+        await link(other, dest); // what a crashed run leaves behind
+        assert.equal(await store.getToFile(key, dest, { mayLink }), true);
+        assert.equal(await readFile(dest, 'utf8'), 'the object');
+        assert.equal(await readFile(other, 'utf8'), 'another file');
+      }
     });
 
     test('putFile of a file over 16 MiB stores every byte', async () => {
@@ -343,6 +372,45 @@ describe('local store', () => {
       await assert.rejects(store.put('.tmp/x', '1'), StoreKeyError);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('getToFile with mayLink hard-links the object (no copy) and keeps the version it linked', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tagspend-store-local-'));
+    try {
+      const store = new LocalStore(join(dir, 'store'));
+      const key = 'spend/dt=2026-01-01/hour=00/i-20260101T000000Z-1.ndjson.gz';
+      await store.put(key, 'version 1');
+      const linked = join(dir, 'linked');
+      assert.equal(await store.getToFile(key, linked, { mayLink: true }), true);
+      const [a, b] = await Promise.all([stat(linked), stat(join(dir, 'store', key))]);
+      assert.equal(a.ino, b.ino, 'a hard link, not a copy');
+      await store.put(key, 'version 2');
+      assert.equal(await readFile(linked, 'utf8'), 'version 1');
+
+      const copied = join(dir, 'copied');
+      assert.equal(await store.getToFile(key, copied), true);
+      assert.notEqual((await stat(copied)).ino, (await stat(join(dir, 'store', key))).ino, 'without mayLink: a copy');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  // A hard link cannot cross filesystems: /dev/shm (tmpfs) against the temp dir, where they differ.
+  const otherFs = existsSync('/dev/shm') && statSync('/dev/shm').dev !== statSync(tmpdir()).dev;
+  test('getToFile with mayLink copies the object when it cannot be linked (another filesystem)', { skip: otherFs ? false : 'needs /dev/shm on another filesystem than the temp dir' }, async () => {
+    const dir = await mkdtemp(join('/dev/shm', 'tagspend-store-local-'));
+    const work = await mkdtemp(join(tmpdir(), 'tagspend-store-work-'));
+    try {
+      const store = new LocalStore(dir);
+      const key = 'spend/dt=2026-01-01/hour=00/i-20260101T000000Z-1.ndjson.gz';
+      await store.put(key, 'the bytes');
+      const dest = join(work, 'copied');
+      assert.equal(await store.getToFile(key, dest, { mayLink: true }), true);
+      assert.equal(await readFile(dest, 'utf8'), 'the bytes');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await rm(work, { recursive: true, force: true });
     }
   });
 
