@@ -13,6 +13,7 @@ import { sql } from '../../src/db/sql.ts';
 import { begin, commit, rollback } from '../../src/db/transaction.ts';
 import type { ObjectInfo } from '../../src/store/types.ts';
 import type { JobContext } from '../run/context.ts';
+import { planBatches } from './batches.ts';
 import { downloadBatch } from './download.ts';
 import { failedFile, insertObjects, isDataError, prepareBatch, salvage, type DownloadedObject } from './load.ts';
 
@@ -45,47 +46,6 @@ export interface IngestResult {
 export function listingStart(now: Date, lookbackDays: number): string {
   const day = new Date(now.getTime() - lookbackDays * DAY_MS).toISOString().slice(0, 10);
   return `${SPEND_PREFIX}dt=${day}`;
-}
-
-/** Fills batches in key order up to the count and byte limits (an object over the byte limit goes alone). */
-function fillBatches(objects: readonly ObjectInfo[], maxObjects: number, maxBytes: number): ObjectInfo[][] {
-  const batches: ObjectInfo[][] = [];
-  let current: ObjectInfo[] = [];
-  let bytes = 0;
-  for (const o of objects) {
-    if (current.length > 0 && (current.length >= maxObjects || bytes + o.size > maxBytes)) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(o);
-    bytes += o.size;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
-}
-
-/**
- * Groups objects (kept in key order) into as few batches as the count and compressed-byte limits
- * allow, filled evenly rather than leaving a small last batch: DuckDB writes a large INSERT's
- * rows compressed as it goes, but keeps a small one (under about a million rows, measured) for
- * the next CHECKPOINT to compress, which cost ~1.4 s for a 500k-row tail batch at 5M records.
- */
-export function planBatches(objects: readonly ObjectInfo[], maxObjects: number, maxBytes: number): ObjectInfo[][] {
-  const fewest = fillBatches(objects, maxObjects, maxBytes);
-  if (fewest.length <= 1) return fewest;
-  const total = objects.reduce((sum, o) => sum + o.size, 0);
-  const largest = objects.reduce((max, o) => Math.max(max, o.size), 0);
-  // The smallest byte cap that needs no more batches; a lower cap never needs fewer.
-  let lo = Math.max(Math.ceil(total / fewest.length), largest);
-  let hi = maxBytes;
-  if (lo >= hi) return fewest;
-  while (lo < hi) {
-    const mid = Math.floor((lo + hi) / 2);
-    if (fillBatches(objects, maxObjects, mid).length <= fewest.length) hi = mid;
-    else lo = mid + 1;
-  }
-  return fillBatches(objects, maxObjects, lo);
 }
 
 /** Objects under spend/ that the manifest does not have yet, in key order. */
@@ -227,7 +187,8 @@ export async function runIngest(ctx: JobContext, options: IngestOptions = {}): P
   if (pending.length === 0) return total;
 
   const { settings } = ctx;
-  const batches = planBatches(pending, settings.batchMaxObjects, settings.batchMaxBytes);
+  const threads = count((await selectOne(ctx.db.conn, sql('ingest/select_threads')))?.threads);
+  const batches = planBatches(pending, settings.batchMaxObjects, settings.batchMaxBytes, threads);
   const dir = join(settings.workDir, `run-${ctx.runId}`);
   await mkdir(dir, { recursive: true });
   ctx.progress.phase('ingest', pending.length);
