@@ -1,5 +1,6 @@
 -- The scratch inputs of sql/rollup/rebuild_rollups.sql (TEMP: never in the file, gone with the session):
--- the days to rebuild, the requests grouped by tag set, and one row per (tag set, tag).
+-- the days to rebuild, the requests grouped by tag set, one row per (tag set, key:value tag), and
+-- the requests grouped by provider, model and key.
 -- Built in autocommit just before the rebuild's transaction, not inside it: DuckDB scans a temp
 -- table created inside an open transaction on one thread only (measured on 5M records: the tag
 -- rollups took twice as long). This process is the file's only writer, so nothing changes
@@ -41,8 +42,18 @@ FROM (SELECT "day", tags, outcome, cost_usd, billed_usd, COLUMNS('_tokens$') FRO
 GROUP BY "day", tags;
 
 -- Tag pairs: `team:search` is key `team`, value `search` (split at the first ':'); set_id
--- identifies the tag set a pair came from.
+-- identifies the tag set a pair came from (its measures stay in rollup_tag_sets).
 CREATE OR REPLACE TEMP TABLE rollup_tag_pairs AS
-SELECT * EXCLUDE (tag), left(tag, strpos(tag, ':') - 1) AS tag_key, substring(tag, strpos(tag, ':') + 1) AS tag_value
-FROM (SELECT rowid AS set_id, * EXCLUDE (tags), unnest(list_distinct(tags)) AS tag FROM rollup_tag_sets)
+SELECT set_id, left(tag, strpos(tag, ':') - 1) AS tag_key, substring(tag, strpos(tag, ':') + 1) AS tag_value
+FROM (SELECT rowid AS set_id, unnest(list_distinct(tags)) AS tag FROM rollup_tag_sets)
 WHERE strpos(tag, ':') > 1;
+
+-- Requests grouped by provider, model and key together (a few hundred rows a day here): the
+-- model and key rollups are both sums over it, so spend_logs is read once for the two.
+CREATE OR REPLACE TEMP TABLE rollup_model_keys AS
+SELECT "day", provider, model, upstream_model, key_alias, unnest(spend_measures(r))
+FROM (
+  SELECT "day", provider, model, upstream_model, key_alias, outcome, cost_usd, billed_usd, COLUMNS('_tokens$')
+  FROM spend_logs WHERE "day" IN (SELECT "day" FROM rollup_scope)
+) r
+GROUP BY "day", provider, model, upstream_model, key_alias;

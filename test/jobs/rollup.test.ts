@@ -3,11 +3,19 @@ import { after, describe, test } from 'node:test';
 import { runIngest } from '../../jobs/steps/ingest.ts';
 import { applyTimezone, runRollup } from '../../jobs/steps/rollup.ts';
 import type { SpendRecord } from '../../src/spend/record.ts';
-import { makeRecords, putRecordObjects } from '../helpers/spend-fixtures.ts';
+import { makeRecords, putRecordObjects, seededRandom } from '../helpers/spend-fixtures.ts';
 import { createHarness, type Harness } from './harness.ts';
 import { dayIn, decimalUnits, groupBy, tagValues, usdUnits, utcDay, type Measures } from './expected.ts';
 
 const START = Date.parse('2026-11-05T20:00:00Z');
+const TOKEN_COLUMNS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cache_write_tokens', 'reasoning_tokens', 'cache_write_1h_tokens'];
+
+/** 1e-10 USD units as DECIMAL text. */
+function unitsText(units: bigint): string {
+  const abs = units < 0n ? -units : units;
+  const digits = abs.toString().padStart(11, '0');
+  return `${units < 0n ? '-' : ''}${digits.slice(0, -10)}.${digits.slice(-10)}`;
+}
 
 async function reconcile(h: Harness): Promise<number> {
   const ctx = await h.context();
@@ -89,6 +97,94 @@ describe('rollup', () => {
         }, 0);
         assert.ok(Math.abs(Number(decimalUnits(row.spend_usd)) - share) <= 200, `share of ${row.tag_value} on ${d}`);
       }
+    }
+  });
+
+  test('the tag-key split is exact per tag set: whole units, remainders to the first values, amounts beyond 64-bit units and negative ones too', async () => {
+    // Rows written straight into spend_logs, so amounts can go where records never do (a tag
+    // set's day above 9.2e8 USD is more 1e-10 units than a BIGINT holds; bills can be negative).
+    const h2 = await createHarness();
+    try {
+      const rand = seededRandom(77);
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+      const sets = [
+        ['team:a', 'team:b'], ['team:b', 'team:a', 'team:c', 'app:x'], ['team:a', 'team:a', 'team:b'], ['team:', 'team:z'],
+        ['app:x', 'app:y', 'team:a', 'env:prod'], ['team:c'], ['experiment', ':odd', 'team:b', 'team:c'], [],
+      ];
+      const big = 999_999_999_999_999_999n; // the largest cost_usd, 99,999,999.9999999999 USD
+      const amounts = [0n, 1n, 7n, 10_000_000_001n, big, big, big, -30_000_000_007n, 33_333_333_333n];
+      const rows = Array.from({ length: 400 }, (_, n) => ({
+        day: n % 3 === 0 ? '2026-11-01' : '2026-11-02',
+        tags: pick(sets),
+        outcome: rand() < 0.2 ? 'error' : 'success',
+        cost: rand() < 0.1 ? null : pick(amounts),
+        billed: rand() < 0.5 ? null : pick(amounts),
+        tokens: TOKEN_COLUMNS.map(() => Math.floor(rand() * 5000)),
+      }));
+      const ctx = await h2.context();
+      try {
+        for (const [n, r] of rows.entries()) {
+          await ctx.db.conn.run(
+            `INSERT INTO spend_logs (request_id, ts, "day", outcome, cost_usd, billed_usd, tags, metadata, "schema", source_key, loaded_at, ${TOKEN_COLUMNS.join(', ')})
+             VALUES ($id, $day::TIMESTAMP, $day::DATE, $outcome, $cost::DECIMAL(18, 10), $billed::DECIMAL(18, 10), $tags::VARCHAR[], MAP {}, 2, 'k', now()::TIMESTAMP,
+               ${TOKEN_COLUMNS.map((_, i) => `$t${i}`).join(', ')})`,
+            {
+              id: `r${n}`, day: r.day, outcome: r.outcome, tags: JSON.stringify(r.tags),
+              cost: r.cost === null ? null : unitsText(r.cost), billed: r.billed === null ? null : unitsText(r.billed),
+              ...Object.fromEntries(r.tokens.map((t, i) => [`t${i}`, t])),
+            },
+          );
+        }
+        await ctx.db.conn.run(`INSERT INTO rollup_pending_days VALUES ('2026-11-01'), ('2026-11-02')`);
+        await runRollup(ctx);
+      } finally {
+        ctx.db.close();
+      }
+
+      // The rule, computed from the rows: per (day, exact tag list), each measure in whole units
+      // (1e-6 requests, tokens, 1e-10 USD) split over the n distinct values of a key, the i-th
+      // value in sort order getting one more unit while i <= the remainder.
+      const bySet = new Map<string, { day: string; tags: string[]; m: bigint[] }>();
+      for (const r of rows) {
+        const id = `${r.day}|${JSON.stringify(r.tags)}`;
+        const set = bySet.get(id) ?? { day: r.day, tags: r.tags, m: Array.from({ length: 5 + TOKEN_COLUMNS.length }, () => 0n) };
+        bySet.set(id, set);
+        const m = [1_000_000n, r.outcome === 'success' ? 0n : 1_000_000n, r.cost === null ? 1_000_000n : 0n, ...r.tokens.map(BigInt), r.cost ?? 0n, r.billed ?? 0n];
+        m.forEach((v, i) => (set.m[i]! += v));
+      }
+      const expected = new Map<string, bigint[]>();
+      for (const { day, tags, m } of bySet.values()) {
+        const byKey = new Map<string, string[]>();
+        for (const tag of new Set(tags)) {
+          const at = tag.indexOf(':');
+          if (at > 0) byKey.set(tag.slice(0, at), [...(byKey.get(tag.slice(0, at)) ?? []), tag.slice(at + 1)]);
+        }
+        for (const [key, values] of byKey) {
+          const n = BigInt(values.length);
+          values.sort().forEach((value, i) => {
+            const label = `${day}|${key}|${value}`;
+            const sums = expected.get(label) ?? m.map(() => 0n);
+            m.forEach((units, k) => {
+              const abs = units < 0n ? -units : units;
+              const share = abs / n + (BigInt(i + 1) <= abs % n ? 1n : 0n);
+              sums[k]! += units < 0n ? -share : share;
+            });
+            expected.set(label, sums);
+          });
+        }
+      }
+      const stored = await h2.rows(`SELECT "day"::VARCHAR AS day, tag_key, tag_value, requests::VARCHAR AS requests, errors::VARCHAR AS errors,
+        unpriced::VARCHAR AS unpriced, ${TOKEN_COLUMNS.join(', ')}, spend_usd::VARCHAR AS spend, billed_usd::VARCHAR AS billed FROM rollup_daily_tag_key`);
+      const actual = new Map(
+        stored.map((r) => [
+          `${r.day}|${r.tag_key}|${r.tag_value}`,
+          [decimalUnits(r.requests, 6), decimalUnits(r.errors, 6), decimalUnits(r.unpriced, 6), ...TOKEN_COLUMNS.map((c) => BigInt(String(r[c]))), decimalUnits(r.spend), decimalUnits(r.billed)],
+        ]),
+      );
+      assert.ok([...bySet.values()].some((set) => set.m.at(-2)! > 2n ** 63n), 'a tag set spends more 1e-10 USD units than 64 bits hold');
+      assert.deepEqual(actual, expected);
+    } finally {
+      await h2.cleanup();
     }
   });
 
