@@ -15,7 +15,7 @@ import type { ObjectInfo } from '../../src/store/types.ts';
 import type { JobContext } from '../run/context.ts';
 import { planBatches } from './batches.ts';
 import { downloadBatch } from './download.ts';
-import { failedFile, insertObjects, isDataError, prepareBatch, salvage, type DownloadedObject } from './load.ts';
+import { failedFile, insertObjects, isDataError, prepareBatch, salvage, type DownloadedObject, type SourceFile } from './load.ts';
 
 export const SPEND_PREFIX = 'spend/';
 const OBJECT_SUFFIX = '.ndjson.gz';
@@ -68,7 +68,7 @@ async function refusedObjects(ctx: JobContext, candidates: readonly DownloadedOb
   for (const f of candidates) {
     await begin(conn);
     try {
-      await insertObjects(conn, [f.path], ctx.settings.timezone, at);
+      await insertObjects(conn, [f], ctx.settings.timezone, at);
     } catch (err) {
       if (!isDataError(err)) throw err;
       refused.push(f);
@@ -97,13 +97,13 @@ async function insertBatch(ctx: JobContext, files: readonly DownloadedObject[], 
   const { conn } = ctx.db;
   const workDir = join(ctx.settings.workDir, `run-${ctx.runId}`);
   const rejected = new Map<string, number>();
-  let paths = files.map((f) => f.path);
+  let sources: SourceFile[] = [...files];
   for (;;) {
     await begin(conn);
     try {
       // Bound back as BIGINT (a JS number would make DuckDB compare rowids as DOUBLE).
       const appendedAfter = BigInt(String((await selectOne(conn, sql('ingest/select_last_rowid')))?.last));
-      const inserted = await insertObjects(conn, paths, ctx.settings.timezone, at);
+      const inserted = await insertObjects(conn, sources, ctx.settings.timezone, at);
       return { rejected, inserted, appendedAfter };
     } catch (err) {
       await rollback(conn);
@@ -117,8 +117,8 @@ async function insertBatch(ctx: JobContext, files: readonly DownloadedObject[], 
         ctx.log.debug({ object_key: f.key, err: (err as Error).message }, 'object needs the line-by-line path');
         const { cleanPath, rejected: n } = await salvage(conn, f, workDir);
         rejected.set(f.key, n);
-        paths = paths.filter((p) => p !== f.path);
-        if (cleanPath !== null) paths.push(cleanPath);
+        sources = sources.filter((s) => s.path !== f.path);
+        if (cleanPath !== null) sources.push({ path: cleanPath, key: f.key });
         if (n > 0) ctx.log.warn({ object_key: f.key, rejected: n }, 'object has rejected lines');
       }
     }

@@ -14,15 +14,18 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { appendTempRows } from '../../src/db/append.ts';
-import { quoteLiteral, quoteLiteralList, sql } from '../../src/db/sql.ts';
+import { quoteLiteral, quoteLiteralList, quoteLiteralMap, sql } from '../../src/db/sql.ts';
 import { readObjectLines, type Line, type RejectedLine } from './lines.ts';
 
-export interface DownloadedObject {
+/** A local file to load and the object key its rows are stored under. */
+export interface SourceFile {
+  path: string;
   key: string;
+}
+
+export interface DownloadedObject extends SourceFile {
   etag: string;
   size: number;
-  /** Local copy of the object. */
-  path: string;
 }
 
 const NOT_GZIP = /^IO Error: Input is not a GZIP stream: (\S+)/;
@@ -46,16 +49,20 @@ export function parseFailureReason(err: unknown): string {
   return `does not fit the record schema: ${detail}`;
 }
 
-/** Fresh scratch tables for a batch, with each downloaded file mapped to its object key. */
+/** Fresh scratch tables for a batch, with each downloaded file mapped to its object key (for the rejected lines). */
 export async function prepareBatch(conn: DuckDBConnection, files: readonly DownloadedObject[]): Promise<void> {
   await conn.run(sql('ingest/create_staging'));
   await appendTempRows(conn, 'batch_files', files.map((f) => [f.path, f.key]));
 }
 
 /** The fast path: throws DuckDB's error (naming the file) if any line of any file is refused. */
-export async function insertObjects(conn: DuckDBConnection, paths: readonly string[], tz: string, loadedAt: string): Promise<number> {
-  if (paths.length === 0) return 0;
-  const result = await conn.run(sql('ingest/insert_spend_objects', { files: quoteLiteralList(paths) }), { tz, loaded_at: loadedAt });
+export async function insertObjects(conn: DuckDBConnection, files: readonly SourceFile[], tz: string, loadedAt: string): Promise<number> {
+  if (files.length === 0) return 0;
+  const text = sql('ingest/insert_spend_objects', {
+    files: quoteLiteralList(files.map((f) => f.path)),
+    source_keys: quoteLiteralMap(files.map((f) => [f.path, f.key])),
+  });
+  const result = await conn.run(text, { tz, loaded_at: loadedAt });
   return result.rowsChanged;
 }
 
@@ -85,7 +92,7 @@ class WrappedLoader {
 
 /**
  * The slow path for one object: rejects go to staged_rejects, the good lines to a clean gzip
- * file registered under the same object key. Returns the clean file and the number of rejects.
+ * file to load under the same object key. Returns the clean file and the number of rejects.
  */
 export async function salvage(conn: DuckDBConnection, file: DownloadedObject, workDir: string): Promise<{ cleanPath: string | null; rejected: number }> {
   const tmpPrefix = join(workDir, `salvage-${file.path.replace(/^.*\//, '')}`);
@@ -107,6 +114,5 @@ export async function salvage(conn: DuckDBConnection, file: DownloadedObject, wo
   if (clean.length === 0) return { cleanPath: null, rejected: all.length };
   const cleanPath = `${tmpPrefix}.clean.ndjson.gz`;
   await writeFile(cleanPath, gzipSync(clean.map((l) => `${l.raw}\n`).join('')));
-  await appendTempRows(conn, 'batch_files', [[cleanPath, file.key]]);
   return { cleanPath, rejected: all.length };
 }

@@ -1,6 +1,6 @@
 -- Per-batch scratch tables (TEMP: never in the file, gone with the session).
--- batch_files: downloaded (or salvaged) file path -> object key; slow_rows: lines of one object
--- re-read line by line; staged_rejects: lines that will go to rejected_lines.
+-- batch_files: downloaded file path -> object key (the keys of staged_rejects); slow_rows: lines
+-- of one object re-read line by line; staged_rejects: lines that will go to rejected_lines.
 
 CREATE OR REPLACE TEMP TABLE batch_files (path VARCHAR NOT NULL, "key" VARCHAR NOT NULL);
 

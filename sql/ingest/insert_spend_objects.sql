@@ -1,6 +1,10 @@
 -- Fast path: the batch's objects parsed straight into spend_logs. Strict: the first malformed
 -- line or wrongly typed field fails the statement (DuckDB names the file), and so does a record
 -- missing what every record must carry (the error() below names the file the same way).
+-- {{source_keys}} maps each file to its object key (a map literal, not a join with batch_files:
+-- the lookup keeps the reader's one value per file, where a join's output made the key a value
+-- per row to compress again, 0.4-0.6 s at 5M records; a file missing from it would be a NULL
+-- source_key, which the table refuses).
 INSERT INTO spend_logs
 SELECT
   CASE
@@ -13,5 +17,5 @@ SELECT
   r.reasoning_tokens, r.cost_usd, r.price_ref,
   coalesce(r.tags, []::VARCHAR[]), r."user", coalesce(r.metadata, MAP {}::MAP(VARCHAR, VARCHAR)),
   r.key_alias, r.key_hash, r.error, r."schema",
-  f."key", $loaded_at::TIMESTAMP, NULL, NULL, coalesce(r.cache_write_1h_tokens, 0)
-FROM read_spend_records({{files}}) r JOIN batch_files f ON r.filename = f.path;
+  {{source_keys}}[r.filename], $loaded_at::TIMESTAMP, NULL, NULL, coalesce(r.cache_write_1h_tokens, 0)
+FROM read_spend_records({{files}}) r;

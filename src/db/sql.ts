@@ -39,6 +39,12 @@ export function quoteLiteralList(values: readonly string[]): Quoted {
   return `[${values.map(quoteLiteral).join(', ')}]` as Quoted;
 }
 
+/** A map literal of strings: `MAP {'a': 'b'}` (at least one entry). */
+export function quoteLiteralMap(entries: readonly (readonly [string, string])[]): Quoted {
+  if (entries.length === 0) throw new Error('an empty map literal has no type');
+  return `MAP {${entries.map(([k, v]) => `${quoteLiteral(k)}: ${quoteLiteral(v)}`).join(', ')}}` as Quoted;
+}
+
 /** The text of `sql/<owner>/<name>.sql` with its placeholders filled. */
 export function sql(name: string, fragments: Readonly<Record<string, Quoted>> = {}): string {
   if (!NAME.test(name)) throw new Error(`bad SQL file name ${JSON.stringify(name)}`);
