@@ -1,22 +1,13 @@
 // `tagspend export <focus|parquet>`: FinOps FOCUS 1.2 rows to a file (docs/focus.md), and
 // spend_logs to the store as Hive-partitioned Parquet for other engines (docs/scale.md).
 import type { Argv, CommandModule } from 'yargs';
+import { dataOptions, type DataArgs } from '../options.ts';
 import type { FocusBasis, FocusFormat } from '../../export/focus.ts';
 import { isDate, localDate } from '../../report/calendar.ts';
 import { commandContext } from '../context.ts';
 import { failCommand } from '../fail.ts';
 
-interface CommonArgs {
-  config?: string;
-  'data-dir'?: string;
-  store?: string;
-}
-
-function common<T>(y: Argv<T>): Argv<T> {
-  return y
-    .option('data-dir', { type: 'string', describe: 'Local data directory (TAGSPEND_DATA_DIR)' })
-    .option('store', { type: 'string', describe: 'Object store URL (TAGSPEND_STORE__URL)' }) as Argv<T>;
-}
+type CommonArgs = DataArgs;
 
 interface FocusArgs extends CommonArgs {
   from?: string;
@@ -31,7 +22,7 @@ const focusCommand: CommandModule<CommonArgs, FocusArgs> = {
   command: 'focus',
   describe: 'FinOps FOCUS 1.2 cost and usage rows (one per UTC day x API key x model x tag set x token type) as CSV or Parquet',
   builder: (y) =>
-    common(y)
+    dataOptions(y)
       .option('from', { type: 'string', describe: 'First UTC day, YYYY-MM-DD (default: the 1st of this month)' })
       .option('to', { type: 'string', describe: 'Last UTC day, inclusive (default: today)' })
       .option('format', { alias: 'f', choices: ['csv', 'parquet'] as const, default: 'csv' as FocusFormat, describe: 'File format' })
@@ -84,7 +75,7 @@ const parquetCommand: CommandModule<CommonArgs, ParquetArgs> = {
   command: 'parquet',
   describe: 'Write spend_logs to the store as parquet/spend_logs/dt=YYYY-MM-DD/*.parquet (only the days that changed)',
   builder: (y) =>
-    common(y)
+    dataOptions(y)
       .option('full', { type: 'boolean', describe: 'Write every day again' })
       .option('wait', { type: 'number', describe: 'Seconds to wait for another job holding the DuckDB file (jobs.lock_wait_seconds)' }) as never,
   handler: async (argv) => {

@@ -2,16 +2,13 @@
 // The work's modules (DuckDB, the AWS SDK ...) are imported by the handlers, not here: `--help`
 // and the other commands do not pay for loading them.
 import type { Argv, CommandModule } from 'yargs';
+import { dataOptions, type DataArgs } from '../options.ts';
 import { isDate } from '../../report/calendar.ts';
 import { JOB_NAMES, type JobName } from '../../../jobs/run/names.ts';
 import { commandContext } from '../context.ts';
 import { failCommand } from '../fail.ts';
 
-interface CommonArgs {
-  config?: string;
-  'data-dir'?: string;
-  store?: string;
-}
+type CommonArgs = DataArgs;
 
 interface RunArgs extends CommonArgs {
   job: JobName;
@@ -19,12 +16,6 @@ interface RunArgs extends CommonArgs {
   all?: boolean;
   day?: string;
   wait?: number;
-}
-
-function common<T>(y: Argv<T>): Argv<T> {
-  return y
-    .option('data-dir', { type: 'string', describe: 'Local data directory (TAGSPEND_DATA_DIR)' })
-    .option('store', { type: 'string', describe: 'Object store URL: file://dir or s3://bucket/prefix (TAGSPEND_STORE__URL)' }) as Argv<T>;
 }
 
 async function setup(argv: CommonArgs, jobs: Record<string, unknown> = {}) {
@@ -37,7 +28,7 @@ const runCommand: CommandModule<CommonArgs, RunArgs> = {
   command: 'run <job>',
   describe: 'Run one job now: ingest, reprice, rollup, budgets, reconcile (all of them, in order) or report',
   builder: (y) =>
-    common(y)
+    dataOptions(y)
       .positional('job', { choices: JOB_NAMES, demandOption: true, describe: 'The job to run' })
       .option('full', { type: 'boolean', describe: 'ingest/reconcile: list every object, not only recent partitions; trueup: allocate every billed day again; parquet: write every day again' })
       .option('all', { type: 'boolean', describe: 'reprice: re-price every record with the current prices, not only those logged without one' })
@@ -80,7 +71,7 @@ const runCommand: CommandModule<CommonArgs, RunArgs> = {
 const scheduleCommand: CommandModule<CommonArgs, CommonArgs> = {
   command: 'schedule',
   describe: 'Run the jobs on their schedules until SIGTERM (jobs.schedules, in the configured timezone)',
-  builder: (y) => common(y) as never,
+  builder: (y) => dataOptions(y) as never,
   handler: async (argv) => {
     const { logger, resolved, settings } = await setup(argv);
     const [{ openConfiguredStore }, { runJob, summaryLine }, { defaultEntries, Scheduler }] = await Promise.all([
@@ -122,7 +113,7 @@ const statusCommand: CommandModule<CommonArgs, StatusArgs> = {
   command: 'status',
   describe: 'How each job\'s last run ended (jobs.status_file); exit 1 when one failed or, with --max-age, reconcile is stale',
   builder: (y) =>
-    common(y)
+    dataOptions(y)
       .option('max-age', { type: 'number', describe: 'Also fail when the last successful reconcile is older than this many seconds' })
       .option('format', { alias: 'f', choices: ['table', 'json'] as const, default: 'table' as const, describe: 'Output format' })
       .example('$0 jobs status --max-age 1800', 'a monitoring check: exit 1 with the reasons on stderr') as never,

@@ -3,6 +3,7 @@
 // runner) are imported by the handlers, so `--help` and a bad argument stay fast.
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
+import { dataOptions, type DataArgs } from '../options.ts';
 import { BillRejectedError } from '../../errors.ts';
 import { addDays, isDate, localDate } from '../../report/calendar.ts';
 import { renderTable, TABLE_FORMATS, type TableFormat } from '../../report/render/format.ts';
@@ -12,17 +13,7 @@ import { parseBillFiles, type BillFile } from '../../trueup/parse.ts';
 import { commandContext } from '../context.ts';
 import { failCommand } from '../fail.ts';
 
-interface CommonArgs {
-  config?: string;
-  'data-dir'?: string;
-  store?: string;
-}
-
-function common<T>(y: Argv<T>): Argv<T> {
-  return y
-    .option('data-dir', { type: 'string', describe: 'Local data directory (TAGSPEND_DATA_DIR)' })
-    .option('store', { type: 'string', describe: 'Object store URL (TAGSPEND_STORE__URL)' }) as Argv<T>;
-}
+type CommonArgs = DataArgs;
 
 function checkDates(a: { from?: unknown; to?: unknown }): true {
   for (const name of ['from', 'to'] as const) {
@@ -77,7 +68,7 @@ const importCommand: CommandModule<CommonArgs, ImportArgs> = {
   command: 'import <files..>',
   describe: "Import a provider's cost export (OpenAI Costs API pages, Anthropic cost report pages, or the generic CSV) and allocate it",
   builder: (y) =>
-    common(y)
+    dataOptions(y)
       .positional('files', { type: 'string', array: true, demandOption: true, describe: 'Files to import together (all or nothing)' })
       .option('provider', { choices: BILL_SOURCES, demandOption: true, describe: 'Format of the files: openai, anthropic or csv (date,provider,model,description,amount_usd)' })
       .example('$0 trueup import --provider openai costs-2026-11.json', '')
@@ -109,7 +100,7 @@ const fetchCommand: CommandModule<CommonArgs, FetchArgs> = {
   command: 'fetch',
   describe: "Fetch a provider's daily costs with an admin key from the environment, import and allocate them",
   builder: (y) =>
-    common(y)
+    dataOptions(y)
       .option('provider', { choices: FETCH_PROVIDERS, demandOption: true, describe: 'openai (Costs API) or anthropic (Admin cost report)' })
       .option('from', { type: 'string', describe: 'First UTC day, YYYY-MM-DD (default: 7 days before --to)' })
       .option('to', { type: 'string', describe: 'Last UTC day, inclusive (default: yesterday, UTC)' })
@@ -161,7 +152,7 @@ const reportCommand: CommandModule<CommonArgs, ReportArgs> = {
   command: 'report',
   describe: 'Estimated vs billed cost per UTC day and provider; exit 1 when a difference passes trueup.alert_pct',
   builder: (y) =>
-    common(y)
+    dataOptions(y)
       .option('from', { type: 'string', describe: 'First UTC day (default: the 1st of this month)' })
       .option('to', { type: 'string', describe: 'Last UTC day, inclusive (default: today)' })
       .option('format', { alias: 'f', choices: TABLE_FORMATS, default: 'table' as TableFormat, describe: 'Output format' })
