@@ -6,20 +6,25 @@
 //   undefined_tag        tags used but without a definition in control/tags/ (no budget, no description)
 //   new_tag              tags first seen in the last 7 days of the period
 //   missing_required_key API keys whose traffic misses a required tag key
+// `detail` is prose for people: its amounts and counts are formatted as the dashboard shows them
+// ($0.40, 1,234); the exact figures are the finding's own fields.
 // Read from the rollups and the period's requests grouped by tag list; definitions from the store.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { appendTempRows } from '../db/append.ts';
 import { count, selectRows, type Json } from '../db/rows.ts';
 import { sql } from '../db/sql.ts';
+import type { Config } from '../config/schema.ts';
 import { addDays } from './calendar.ts';
 import { sharePercent } from './query.ts';
 import { escapeHtml } from './render/html.ts';
 import { renderTable, toCsv, toMarkdown, trimDecimal, type Table } from './render/format.ts';
+import { formatCount, formatUsd } from './render/numbers.ts';
 
 export const HYGIENE_CHECKS = ['not_key_value', 'near_duplicate', 'untagged_share', 'undefined_tag', 'new_tag', 'missing_required_key'] as const;
 export type HygieneCheck = (typeof HYGIENE_CHECKS)[number];
 
-const TITLES: Record<HygieneCheck, string> = {
+/** Each check's heading, in every rendering and on the dashboard's Hygiene page. */
+export const HYGIENE_TITLES: Record<HygieneCheck, string> = {
   not_key_value: 'Tags not in key:value form',
   near_duplicate: 'Near-duplicate tags',
   untagged_share: 'Untagged share per tag key (all traffic, and per app)',
@@ -61,6 +66,20 @@ export interface HygieneReport {
 
 const usd = (v: Json | undefined): string => trimDecimal(String(v ?? '0'));
 
+/**
+ * The report's options from the config (required tag keys, for all API keys and per alias from
+ * `keys[].required_tag_prefixes` ending in ':', and the app tag key) and the tag definitions'
+ * names: what `tagspend report --by hygiene` and the dashboard's Hygiene page both pass.
+ */
+export function hygieneOptions(config: Pick<Config, 'keys' | 'hygiene'>, definitions: ReadonlySet<string> | null): HygieneOptions {
+  const requiredByAlias = new Map<string, string[]>();
+  for (const k of config.keys) {
+    const keys = k.required_tag_prefixes.filter((p) => p.endsWith(':') && p.length > 1).map((p) => p.slice(0, -1));
+    if (keys.length > 0) requiredByAlias.set(k.alias, keys);
+  }
+  return { definitions, requiredKeys: config.hygiene.required_tag_keys, requiredByAlias, appTagKey: config.hygiene.app_tag_key };
+}
+
 /** Why a tag is not key:value, or null when it is. */
 export function keyValueProblem(tag: string): string | null {
   const i = tag.indexOf(':');
@@ -82,7 +101,7 @@ export async function buildHygieneReport(conn: DuckDBConnection, period: { from:
     findings.push({
       check: 'near_duplicate',
       subject: String(d.tag),
-      detail: `looks like ${String(d.other)} (${usd(d.other_spend_usd)} USD); they differ by ${String(d.differs_by)}`,
+      detail: `looks like ${String(d.other)} (${formatUsd(usd(d.other_spend_usd))}); they differ by ${String(d.differs_by)}`,
       requests: d.requests ?? 0,
       spend_usd: usd(d.spend_usd),
       share: '',
@@ -101,7 +120,7 @@ export async function buildHygieneReport(conn: DuckDBConnection, period: { from:
       findings.push({
         check: 'untagged_share',
         subject: app === null ? String(u.tag_key) : `${options.appTagKey}:${app} / ${String(u.tag_key)}`,
-        detail: `${count(u.untagged_requests)} of ${count(u.requests)} requests ${app === null ? '' : `of ${options.appTagKey} ${app} `}carry no ${String(u.tag_key)}: tag`,
+        detail: `${formatCount(count(u.untagged_requests))} of ${formatCount(count(u.requests))} requests ${app === null ? '' : `of ${options.appTagKey} ${app} `}carry no ${String(u.tag_key)}: tag`,
         requests: u.untagged_requests ?? 0,
         spend_usd: usd(u.untagged_spend_usd),
         share: sharePercent(String(u.untagged_spend_usd), String(u.spend_usd)),
@@ -125,7 +144,7 @@ export async function buildHygieneReport(conn: DuckDBConnection, period: { from:
       findings.push({
         check: 'missing_required_key',
         subject: m.key_alias === null ? '(no key)' : String(m.key_alias),
-        detail: `${count(m.missing_requests)} of ${count(m.requests)} requests carry no ${String(m.tag_key)}: tag`,
+        detail: `${formatCount(count(m.missing_requests))} of ${formatCount(count(m.requests))} requests carry no ${String(m.tag_key)}: tag`,
         requests: m.missing_requests ?? 0,
         spend_usd: usd(m.missing_spend_usd),
         share: sharePercent(String(m.missing_spend_usd), String(m.spend_usd)),
@@ -139,6 +158,11 @@ export async function buildHygieneReport(conn: DuckDBConnection, period: { from:
   }
   notes.push('Spend is the estimated cost of the period (days in the configured timezone); untagged and missing-key shares are of the scope\'s spend. Near-duplicates ignore case, spaces, - and _, or differ by one non-digit character.');
   return { ...period, findings, notes };
+}
+
+/** The report as `--format json` prints it and GET /api/hygiene answers. */
+export function hygieneJson(report: HygieneReport): { from: string; to: string; findings: HygieneFinding[]; notes: string[] } {
+  return { from: report.from, to: report.to, findings: report.findings, notes: report.notes };
 }
 
 const COLUMNS = ['check', 'subject', 'detail', 'requests', 'spend_usd', 'share'];
@@ -156,18 +180,18 @@ export function renderHygiene(report: HygieneReport, format: 'csv' | 'json' | 'm
     case 'csv':
       return toCsv({ columns: COLUMNS, rows: report.findings as unknown as Record<string, Json>[] });
     case 'json':
-      return `${JSON.stringify({ from: report.from, to: report.to, findings: report.findings, notes: report.notes }, null, 2)}\n`;
+      return `${JSON.stringify(hygieneJson(report), null, 2)}\n`;
     case 'md':
       return [
         `# ${title}`,
         '',
-        ...sections(report).flatMap(({ check, table }) => [`## ${TITLES[check]}`, '', table.rows.length === 0 ? 'None.' : toMarkdown(table).trimEnd(), '']),
+        ...sections(report).flatMap(({ check, table }) => [`## ${HYGIENE_TITLES[check]}`, '', table.rows.length === 0 ? 'None.' : toMarkdown(table).trimEnd(), '']),
         ...report.notes.map((n) => `- ${n}`),
         '',
       ].join('\n');
     case 'table':
       return [
-        ...sections(report).flatMap(({ check, table }) => [`${TITLES[check]}:`, table.rows.length === 0 ? '  none' : renderTable(table, 'table').trimEnd(), '']),
+        ...sections(report).flatMap(({ check, table }) => [`${HYGIENE_TITLES[check]}:`, table.rows.length === 0 ? '  none' : renderTable(table, 'table').trimEnd(), '']),
         ...report.notes.map((n) => `note: ${n}`),
         '',
       ].join('\n');
@@ -176,7 +200,7 @@ export function renderHygiene(report: HygieneReport, format: 'csv' | 'json' | 'm
         .map(({ check, table }) => {
           const rows = table.rows.map((r) => `<tr>${table.columns.map((c) => `<td>${escapeHtml(String(r[c] ?? ''))}</td>`).join('')}</tr>`).join('\n');
           const content = table.rows.length === 0 ? '<p>None.</p>' : `<table><thead><tr>${table.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>\n${rows}\n</tbody></table>`;
-          return `<h2>${escapeHtml(TITLES[check])}</h2>\n${content}`;
+          return `<h2>${escapeHtml(HYGIENE_TITLES[check])}</h2>\n${content}`;
         })
         .join('\n');
       const style = 'body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}th,td{padding:.3em .7em;border-bottom:1px solid #ddd;text-align:left}th{background:#f4f4f4}';

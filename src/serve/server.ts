@@ -14,6 +14,7 @@ import { KeyRing } from '../proxy/auth.ts';
 import { readBody } from '../proxy/http.ts';
 import { localDate } from '../report/calendar.ts';
 import { buildDrillReport } from '../report/drill.ts';
+import { buildHygieneReport, hygieneJson, hygieneOptions, type HygieneReport } from '../report/hygiene.ts';
 import { buildReport, renderReport } from '../report/query.ts';
 import { reportJson } from '../report/render/report.ts';
 import { dimensionLabel } from '../report/dimensions.ts';
@@ -25,8 +26,10 @@ import { buildOverview } from './overview.ts';
 import { lastDays, Params } from './params.ts';
 import { listRequests, OUTCOMES, type RequestFilters } from './requests.ts';
 import { SnapshotSource, type Snapshot } from './snapshot.ts';
+import { TagNames } from './tag-names.ts';
 import { breakdownBody } from './pages/breakdown.ts';
 import { budgetsBody } from './pages/budgets.ts';
+import { hygieneBody } from './pages/hygiene.ts';
 import { errorBody, loginPage, page } from './pages/layout.ts';
 import { overviewBody } from './pages/overview.ts';
 import { requestsBody } from './pages/requests.ts';
@@ -111,6 +114,8 @@ interface Ctx {
   res: ServerResponse;
   params: Params;
   today: string;
+  /** The tag definitions' names, read for the hygiene answers only (null: the store could not be listed). */
+  definitions?: ReadonlySet<string> | null;
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
@@ -134,6 +139,9 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
   const statusFile = new StatusFile(resolved.paths.statusFile);
   const freshnessOf = (snap: Snapshot): Freshness => freshness(snap.meta, statusFile.read());
   const cache = new ReplyCache(256);
+  const tagNames = new TagNames(resolved, log);
+  /** Answers that also depend on the tag definitions, which change without a new snapshot. */
+  const withDefinitions = new Set(['/hygiene', '/api/hygiene']);
 
   /** The breakdown page's dimensions: tag keys and metadata fields with spend in the period. */
   async function dimensionChoices(use: WithConnection, from: string, to: string): Promise<string[]> {
@@ -156,6 +164,13 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
   /** The breakdown's parameters, checked before any query starts. */
   function breakdownParams(c: Ctx) {
     return { by: c.params.dimension('by', 'tag'), period: c.params.period(c.today), filters: c.params.filters() };
+  }
+
+  /** `tagspend report --by hygiene` for the period: the same report, from the same function. */
+  function hygieneReport(snap: Snapshot, c: Ctx): Promise<HygieneReport> {
+    const period = c.params.period(c.today);
+    // One connection for the whole report: it stages its inputs in TEMP tables of that connection.
+    return snap.use((conn) => buildHygieneReport(conn, period, hygieneOptions(config, c.definitions ?? null)));
   }
 
   function requestFilters(c: Ctx): RequestFilters {
@@ -206,6 +221,7 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
         },
       },
     ],
+    ['/hygiene', { title: 'Tag hygiene', render: async (snap, c) => hygieneBody(await hygieneReport(snap, c)) }],
   ]);
 
   const api = new Map<string, Handler>([
@@ -230,6 +246,7 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
         return json(await snap.use((conn) => listRequests(conn, filters)));
       },
     ],
+    ['/api/hygiene', async (snap, c) => json(hygieneJson(await hygieneReport(snap, c)))],
     ['/spend/tags', async (snap, c) => json(await spendTags(snap.use, c.params, timezone))],
     ['/global/spend/report', async (snap, c) => groupPage('/global/spend/report', c, await globalSpendReport(snap.use, c.params, TEAM_TAG_KEY))],
     ['/tag/daily/activity', async (snap, c) => json(await tagDailyActivity(snap.use, c.params))],
@@ -323,9 +340,13 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowedError(`${req.method} is not allowed on ${path}`);
       const principal = sessions.authenticate(req);
       const c: Ctx = { req, res, params: new Params(url.searchParams), today: localDate(new Date(clock()), timezone) };
+      // Checked before the snapshot is held: a slow store listing holds no snapshot open.
+      const names = withDefinitions.has(path) ? await tagNames.current() : null;
+      if (names !== null) c.definitions = names.names;
       await source.withSnapshot(async (snap) => {
-        // Figures depend only on the snapshot, the day and the query: computed once per snapshot.
-        const cacheKey = `${snap.version}\u0000${c.today}\u0000${path}${url.search}`;
+        // Figures depend only on the snapshot, the day and the query (and the hygiene answers on
+        // the tag definitions): computed once per snapshot.
+        const cacheKey = `${snap.version}\u0000${c.today}\u0000${names === null ? '' : names.version}\u0000${path}${url.search}`;
         let reply = path === '/api/freshness' ? undefined : cache.get(cacheKey);
         if (!reply) {
           reply = apiHandler ? await apiHandler(snap, c) : { type: 'text/html; charset=utf-8', body: await pageDef!.render(snap, c) };
@@ -369,6 +390,7 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
         await closed;
         clearTimeout(timer);
         await source.close();
+        await tagNames.close();
       })();
       return closing;
     },

@@ -71,8 +71,8 @@ describe('tag hygiene report', () => {
   test('near-duplicates: case and a one-letter typo are found with both spends; team1/team2 are not', () => {
     const found = of('near_duplicate').map((f) => [f.subject, f.spend_usd, f.detail]);
     assert.deepEqual(found, [
-      ['team:Search', '0.03', 'looks like team:search (0.4 USD); they differ by case, spaces, - or _'],
-      ['team:serch', '0.02', 'looks like team:search (0.4 USD); they differ by one character'],
+      ['team:Search', '0.03', 'looks like team:search ($0.40); they differ by case, spaces, - or _'],
+      ['team:serch', '0.02', 'looks like team:search ($0.40); they differ by one character'],
     ]);
   });
 

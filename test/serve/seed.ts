@@ -1,6 +1,7 @@
 // A read side on a snapshot built by the real jobs from known records: two months of realistic
-// spend (October and November 2026), one tag with a budget, and `tagspend serve` on port 0 with
-// the master key, a viewer key and a model-only key. The clock is fixed inside November.
+// spend (October and November 2026) with one team spelt two ways, one tag with a budget, and
+// `tagspend serve` on port 0 with the master key, a viewer key and a model-only key. The clock is
+// fixed inside November.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +56,13 @@ export async function seed(count = 3000): Promise<Seeded> {
   const settings = jobSettings(resolved);
   // 56 days from 2026-10-01: October and most of November.
   const records = makeRecords(count, 1313, START, (56 * 86_400_000) / count);
+  // One team spelt two ways in November, for the hygiene report: team:Search beside team:search.
+  const spelt = makeRecords(40, 2727, Date.parse('2026-11-10T00:00:00Z'), 3_600_000).map((r, i) => ({
+    ...r,
+    request_id: `spelt-${r.request_id}`,
+    tags: [i % 7 === 0 ? 'team:Search' : 'team:search', ...r.tags.filter((t) => !t.startsWith('team:'))],
+  }));
+  records.push(...spelt);
   await putRecordObjects(store, records, 500);
   await new TagRegistry(store).create(parseTagInput({ name: 'team:team1', max_budget: 5, budget_duration: '1mo' }), NOW - 86_400_000);
   const deps = { settings, store, log: silentLogger, now: () => new Date(NOW) };

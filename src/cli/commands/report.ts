@@ -25,7 +25,7 @@ const FORMATS: readonly ReportFormat[] = ['md', 'csv', 'json', 'html', 'table'];
 
 /** The tag hygiene report: the snapshot for usage, the store for the tag definitions. */
 async function hygieneText(resolved: ResolvedConfig, period: { from: string; to: string }, argv: Args): Promise<string> {
-  const [{ openForReading }, { buildHygieneReport, renderHygiene }, { openConfiguredStore }, { TagRegistry }] = await Promise.all([
+  const [{ openForReading }, { buildHygieneReport, hygieneOptions, renderHygiene }, { openConfiguredStore }, { TagRegistry }] = await Promise.all([
     import('../../report/open.ts'),
     import('../../report/hygiene.ts'),
     import('../../spool/shipping.ts'),
@@ -40,19 +40,9 @@ async function hygieneText(resolved: ResolvedConfig, period: { from: string; to:
   } finally {
     await store.close();
   }
-  const requiredByAlias = new Map<string, string[]>();
-  for (const k of resolved.config.keys) {
-    const keys = k.required_tag_prefixes.filter((p) => p.endsWith(':') && p.length > 1).map((p) => p.slice(0, -1));
-    if (keys.length > 0) requiredByAlias.set(k.alias, keys);
-  }
   const db = await openForReading(resolved.paths, argv.db);
   try {
-    const report = await buildHygieneReport(db.conn, period, {
-      definitions,
-      requiredKeys: resolved.config.hygiene.required_tag_keys,
-      requiredByAlias,
-      appTagKey: resolved.config.hygiene.app_tag_key,
-    });
+    const report = await buildHygieneReport(db.conn, period, hygieneOptions(resolved.config, definitions));
     return renderHygiene(report, argv.format);
   } finally {
     db.close();

@@ -9,6 +9,7 @@ const NAV = [
   ['/breakdown', 'Breakdown'],
   ['/budgets', 'Budgets'],
   ['/requests', 'Requests'],
+  ['/hygiene', 'Hygiene'],
 ] as const;
 
 const STYLE = `${REPORT_STYLE}
