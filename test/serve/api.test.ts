@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { parseTagInput, TagRegistry } from '../../src/budget/tags.ts';
 import { makeRecords } from '../helpers/spend-fixtures.ts';
 import { decimalUnits } from '../jobs/expected.ts';
 import { APP_KEY, MASTER, seed, VIEWER, type Seeded } from './seed.ts';
@@ -287,6 +288,23 @@ describe('tagspend serve API', () => {
     assert.deepEqual(seen, expected.map((r) => r.request_id));
   });
 
+  test('GET /api/hygiene returns exactly what tagspend report --by hygiene --format json prints; a tag defined since is no longer undefined', async () => {
+    const range = ['--from', '2026-11-01', '--to', '2026-11-25'];
+    const expected = await cliReport(s.dir, ['--by', 'hygiene', ...range]);
+    const hygiene = await s.json<any>('/api/hygiene?from=2026-11-01&to=2026-11-25');
+    assert.deepEqual(hygiene, expected);
+    const near = hygiene.findings.filter((f: { check: string }) => f.check === 'near_duplicate').map((f: { subject: string }) => f.subject);
+    assert.deepEqual(near, ['team:Search']);
+    const undefinedTags = (h: any): string[] => h.findings.filter((f: { check: string }) => f.check === 'undefined_tag').map((f: { subject: string }) => f.subject);
+    assert.ok(undefinedTags(hygiene).includes('team:search'));
+    // A definition written to the store changes the answer without a new snapshot.
+    await new TagRegistry(s.store).create(parseTagInput({ name: 'team:search' }), Date.now());
+    const after = await s.json<any>('/api/hygiene?from=2026-11-01&to=2026-11-25');
+    assert.ok(!undefinedTags(after).includes('team:search'));
+    assert.deepEqual(undefinedTags(after), undefinedTags(hygiene).filter((t) => t !== 'team:search'));
+    assert.deepEqual(after, await cliReport(s.dir, ['--by', 'hygiene', ...range]));
+  });
+
   test('bad parameters are 400s naming the parameter', async () => {
     const cases: [string, string][] = [
       ['/api/report?by=colour', 'by'],
@@ -302,6 +320,7 @@ describe('tagspend serve API', () => {
       ['/api/report?by=user&limit=0', 'limit'],
       ['/api/requests?outcome=maybe', 'outcome'],
       ['/api/requests?before=garbage', 'before'],
+      ['/api/hygiene?from=2026-11-31', 'from'],
     ];
     for (const [path, param] of cases) {
       const res = await s.get(path);

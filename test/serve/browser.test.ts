@@ -96,6 +96,22 @@ describe('dashboard in a browser', () => {
     assert.equal(await text('table[data-table="requests"] tbody tr td[data-cost]'), first.cost_usd === null ? 'unpriced' : formatUsd(first.cost_usd));
   });
 
+  test('hygiene: one table per check with the API\'s findings; the near-duplicate team is shown with its spend', async () => {
+    await page.goto(`${s.serve.url}/hygiene?from=2026-11-01&to=2026-11-25`);
+    assert.equal(await text('h1'), 'Tag hygiene');
+    const api = await s.json<any>('/api/hygiene?from=2026-11-01&to=2026-11-25');
+    for (const check of ['not_key_value', 'near_duplicate', 'untagged_share', 'undefined_tag', 'new_tag', 'missing_required_key']) {
+      const expected = api.findings.filter((f: { check: string }) => f.check === check);
+      assert.equal(await text(`section[data-check="${check}"] [data-count]`), `(${expected.length})`, check);
+      assert.equal(await page.locator(`section[data-check="${check}"] tbody tr`).count(), expected.length, check);
+    }
+    const dup = api.findings.find((f: { check: string }) => f.check === 'near_duplicate');
+    const row = page.locator('table[data-table="hygiene-near_duplicate"] tbody tr').first();
+    assert.equal((await row.locator('td').first().innerText()).trim(), dup.subject);
+    assert.equal((await row.locator('td[data-spend]').innerText()).trim(), formatUsd(dup.spend_usd));
+    assert.equal(await page.locator('nav a[href="/hygiene"]').count(), 1);
+  });
+
   test('no page logged an error or a warning to the console', () => {
     assert.deepEqual(problems, []);
   });
