@@ -30,8 +30,10 @@ export interface RunCounts {
   billed: number;
   /** Budget definitions the budgets step skipped (unreadable or unusable; each logged). Not in job_runs. */
   invalidDefinitions: number;
+  /** Bill objects in the store that are not bill days, skipped (each logged). Not in job_runs. */
+  invalidBills: number;
 }
 
 export function zeroCounts(): RunCounts {
-  return { objects: 0, rows: 0, duplicates: 0, rejected: 0, repriced: 0, days: 0, billed: 0, invalidDefinitions: 0 };
+  return { objects: 0, rows: 0, duplicates: 0, rejected: 0, repriced: 0, days: 0, billed: 0, invalidDefinitions: 0, invalidBills: 0 };
 }

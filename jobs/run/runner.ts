@@ -23,6 +23,7 @@ import { recordRunStatus } from './status-file.ts';
 import { runTrueup } from '../steps/trueup.ts';
 import { runParquetExport } from '../steps/parquet.ts';
 import { importBillLines } from '../steps/trueup-import.ts';
+import { storeImportedBillDays, syncBills } from '../steps/bill-store.ts';
 import type { BillLine } from '../../src/trueup/bill.ts';
 import type { JobSettings } from './settings.ts';
 
@@ -104,6 +105,12 @@ const repriceStep = step('reprice', async (ctx, counts, req, deps) => {
 const billImportStep = step('bill-import', async (ctx, counts, req) => {
   if (req.bill === undefined || req.bill.length === 0) return;
   counts.billed += (await importBillLines(ctx, req.bill)).lines;
+  await storeImportedBillDays(ctx);
+});
+const billsStep = step('bills', async (ctx, counts) => {
+  const r = await syncBills(ctx);
+  counts.billed += r.lines;
+  counts.invalidBills += r.invalid;
 });
 const trueupStep = step('trueup', async (ctx, counts, req) => {
   const r = await runTrueup(ctx, { full: req.job === 'trueup' && (req.full ?? false) });
@@ -120,8 +127,9 @@ const budgetsStep = step('budgets', async (ctx, counts) => {
 });
 
 /**
- * What each job runs, in order. Reconcile = ingest, re-price, true-up, rollup, budgets; trueup =
- * import (when lines are given), allocate, and roll up the days whose shares changed.
+ * What each job runs, in order. Reconcile = ingest, bills (the store's bill objects in, imported
+ * days out), re-price, true-up, rollup, budgets; trueup = import (when lines are given, then
+ * written to the store), allocate, and roll up the days whose shares changed.
  */
 export const JOB_STEPS: Readonly<Record<Exclude<JobName, 'report'>, readonly Step[]>> = {
   ingest: [ingestStep],
@@ -130,7 +138,7 @@ export const JOB_STEPS: Readonly<Record<Exclude<JobName, 'report'>, readonly Ste
   rollup: [rollupStep],
   budgets: [budgetsStep],
   parquet: [parquetStep],
-  reconcile: [ingestStep, repriceStep, trueupStep, rollupStep, budgetsStep],
+  reconcile: [ingestStep, billsStep, repriceStep, trueupStep, rollupStep, budgetsStep],
 };
 
 /** The steps of a run: reconcile also exports Parquet when jobs.export_parquet is set. */
@@ -261,6 +269,7 @@ export function summaryLine(s: RunSummary): string {
     `duration=${(s.durationMs / 1000).toFixed(2)}s`,
   ];
   if (s.invalidDefinitions > 0) parts.push(`invalid_definitions=${s.invalidDefinitions}`);
+  if (s.invalidBills > 0) parts.push(`invalid_bills=${s.invalidBills}`);
   if (s.reportFiles.length > 0) parts.push(`files=${s.reportFiles.length}`);
   if (s.error !== null) parts.push(`error=${JSON.stringify(s.error)}`);
   return parts.join(' ');

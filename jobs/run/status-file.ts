@@ -18,6 +18,8 @@ export interface JobStatus {
     rejected: number;
     /** Budget definitions (tags, customers) the budgets step skipped (see the run's error log lines). */
     invalid_definitions: number;
+    /** Absent in files written before it existed. */
+    invalid_bills?: number;
     error: string | null;
   };
   last_success_at: string | null;
@@ -50,6 +52,7 @@ export function nextStatus(previous: JobsStatus, run: RunSummary, endedAt: Date)
         rows: run.rows,
         rejected: run.rejected,
         invalid_definitions: run.invalidDefinitions,
+        invalid_bills: run.invalidBills,
         error: run.error,
       },
       last_success_at: run.status === 'success' ? endedAt.toISOString() : (before?.last_success_at ?? null),
@@ -71,6 +74,7 @@ export function toPrometheus(status: JobsStatus): string {
     ['tagspend_job_last_run_rows', 'gauge', 'Rows loaded by the last run', (s) => String(s.last_run.rows)],
     ['tagspend_job_last_run_rejected_lines', 'gauge', 'Lines rejected by the last run', (s) => String(s.last_run.rejected)],
     ['tagspend_job_last_run_invalid_definitions', 'gauge', 'Budget definitions the last run skipped as unreadable or unusable', (s) => String(s.last_run.invalid_definitions ?? 0)],
+    ['tagspend_job_last_run_invalid_bills', 'gauge', 'Bill objects in the store the last run skipped as not bill days', (s) => String(s.last_run.invalid_bills ?? 0)],
     ['tagspend_job_last_success_timestamp_seconds', 'gauge', 'When the last successful run ended', (s) => (s.last_success_at ? seconds(s.last_success_at) : null)],
     ['tagspend_job_consecutive_failures', 'gauge', 'Failed runs in a row', (s) => String(s.consecutive_failures)],
     ['tagspend_job_runs_total', 'counter', 'Runs recorded in this status file', (s) => String(s.runs)],

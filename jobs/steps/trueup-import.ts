@@ -1,5 +1,6 @@
 // Storing an imported bill: the lines of every (provider, UTC day) whose lines changed replace
-// the stored ones in one transaction, and those days are queued for allocation. Lines arrive
+// the stored ones in one transaction, and those days are queued for allocation (and, for an
+// import, for writing to the store: jobs/steps/bill-store.ts). Lines arrive
 // already validated (src/trueup/): a file with any problem never gets here.
 import { appendTempRows } from '../../src/db/append.ts';
 import { count, selectOne } from '../../src/db/rows.ts';
@@ -18,7 +19,12 @@ export interface BillImportResult {
   unchanged: number;
 }
 
-export async function importBillLines(ctx: JobContext, lines: readonly BillLine[]): Promise<BillImportResult> {
+export interface BillImportOptions {
+  /** The lines come from the store's bill objects: the days they change are not to be written back. */
+  fromStore?: boolean;
+}
+
+export async function importBillLines(ctx: JobContext, lines: readonly BillLine[], options: BillImportOptions = {}): Promise<BillImportResult> {
   const { conn } = ctx.db;
   await conn.run(sql('trueup/create_bill_import'));
   await appendTempRows(
@@ -34,6 +40,7 @@ export async function importBillLines(ctx: JobContext, lines: readonly BillLine[
     await conn.run(sql('trueup/delete_changed_bill_days'));
     const inserted = await conn.run(sql('trueup/insert_changed_bill_lines'), { imported_at: ctx.now().toISOString(), run_id: ctx.runId });
     await conn.run(sql('trueup/insert_pending_bill_days'));
+    if (options.fromStore !== true) await conn.run(sql('trueup/insert_unstored_bill_days'));
     ctx.log.info({ days, lines: inserted.rowsChanged }, 'bill lines imported');
     return { lines: inserted.rowsChanged, days, unchanged: pairs - days };
   });

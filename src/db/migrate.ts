@@ -58,12 +58,13 @@ export async function assertReadable(conn: DuckDBConnection, path: string): Prom
 }
 
 /**
- * Applies every pending migration in one transaction; returns the versions applied. Migration
- * 0001 is all `IF NOT EXISTS`, so a file created before migrations existed upgrades in place.
+ * Applies every pending migration (up to `upTo`, for tests that build an older file) in one
+ * transaction; returns the versions applied. Migration 0001 is all `IF NOT EXISTS`, so a file
+ * created before migrations existed upgrades in place.
  */
-export async function migrate(conn: DuckDBConnection, path: string, now: Date = new Date()): Promise<number[]> {
+export async function migrate(conn: DuckDBConnection, path: string, now: Date = new Date(), upTo: number = SCHEMA_VERSION): Promise<number[]> {
   const version = await assertReadable(conn, path);
-  const pending = MIGRATIONS.filter((m) => m.version > version);
+  const pending = MIGRATIONS.filter((m) => m.version > version && m.version <= upTo);
   if (pending.length === 0) return [];
   await inTransaction(conn, async () => {
     await conn.run(sql('db/create_migrations_table'));

@@ -1,5 +1,6 @@
 // An object store wrapper that fails on demand, for shipper tests: the next `failPuts` uploads
-// fail (or all while `down`), and `headSizeSkew` heads report a wrong size.
+// fail (or all while `down`), small writes fail while `putsDown`, and `headSizeSkew` heads report
+// a wrong size.
 import { StoreUnavailableError } from '../../src/errors.ts';
 import type { ObjectInfo, ObjectStore, PutOptions } from '../../src/store/types.ts';
 
@@ -7,6 +8,8 @@ export class FlakyStore implements ObjectStore {
   failPuts = 0;
   down = false;
   headSizeSkew = 0;
+  /** Small-object writes (put) fail while set; uploads (putFile) follow `down`/`failPuts`. */
+  putsDown = false;
   readonly putKeys: string[] = [];
   constructor(readonly inner: ObjectStore) {}
   get url() {
@@ -20,7 +23,8 @@ export class FlakyStore implements ObjectStore {
     this.putKeys.push(key);
     return this.inner.putFile(key, path, options);
   }
-  put(key: string, body: Buffer | string, options?: PutOptions) {
+  async put(key: string, body: Buffer | string, options?: PutOptions): Promise<ObjectInfo> {
+    if (this.putsDown) throw new StoreUnavailableError(`put ${key}: connect ECONNREFUSED`);
     return this.inner.put(key, body, options);
   }
   get(key: string) {

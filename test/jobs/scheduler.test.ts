@@ -11,7 +11,7 @@ const EVERY_SECOND = '* * * * * *';
 
 function fakeSummary(req: RunRequest): RunSummary {
   return {
-    runId: 1, job: req.job, status: 'success', objects: 0, rows: 0, duplicates: 0, rejected: 0, repriced: 0, days: 0, billed: 0, invalidDefinitions: 0,
+    runId: 1, job: req.job, status: 'success', objects: 0, rows: 0, duplicates: 0, rejected: 0, repriced: 0, days: 0, billed: 0, invalidDefinitions: 0, invalidBills: 0,
     durationMs: 1, error: null, snapshotPublished: false, reportFiles: [], timings: {},
   };
 }

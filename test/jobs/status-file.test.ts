@@ -74,7 +74,7 @@ test('every run leaves its outcome in jobs-status.json and .prom, including a fa
 
 function summary(job: 'reconcile' | 'rollup', status: 'success' | 'failed', runId: number): RunSummary {
   return {
-    runId, job, status, objects: 1, rows: 10, duplicates: 0, rejected: 0, repriced: 0, days: 1, billed: 0, invalidDefinitions: 0,
+    runId, job, status, objects: 1, rows: 10, duplicates: 0, rejected: 0, repriced: 0, days: 1, billed: 0, invalidDefinitions: 0, invalidBills: 0,
     durationMs: 1500, error: status === 'failed' ? 'store unreachable' : null, snapshotPublished: false, reportFiles: [], timings: {},
   };
 }

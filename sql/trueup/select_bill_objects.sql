@@ -1,0 +1,1 @@
+SELECT object_key, etag FROM bill_objects;
