@@ -40,35 +40,56 @@ async function recordObject(ctx: JobContext, key: string, etag: string): Promise
 /** Writes every day of bill_unstored_days to the store; returns how many. Throws on a store error. */
 export async function writeUnstoredBillDays(ctx: JobContext): Promise<number> {
   const { conn } = ctx.db;
-  const days = await selectRows(conn, sql('trueup/select_unstored_bill_days'));
+  const days = new Map<string, { provider: string; day: string; lines: StoredBillLine[] }>();
+  for (const d of await selectRows(conn, sql('trueup/select_unstored_bill_days'))) {
+    days.set(billObjectKey(String(d.provider), String(d.day)), { provider: String(d.provider), day: String(d.day), lines: [] });
+  }
+  if (days.size === 0) return 0;
+  for (const r of await selectRows(conn, sql('trueup/select_unstored_bill_lines'))) {
+    days.get(billObjectKey(String(r.provider), String(r.day)))?.lines.push({
+      line_key: String(r.line_key),
+      model: r.model === null ? null : String(r.model),
+      description: r.description === null ? null : String(r.description),
+      amount_usd: String(r.amount_usd),
+      source: String(r.source),
+      source_file: r.source_file === null ? null : String(r.source_file),
+      source_line: r.source_line === null ? null : Number(r.source_line),
+      raw: r.raw === null ? null : String(r.raw),
+    });
+  }
+  // Objects are written in parallel and each is recorded as soon as it is written (the records
+  // one after another on the connection), so a store error part-way leaves only the days not yet
+  // written pending. Every task settles before this returns: nothing touches the connection after.
   let written = 0;
-  for (const d of days) {
-    const provider = String(d.provider);
-    const day = String(d.day);
-    const lines = (await selectRows(conn, sql('trueup/select_bill_day_lines'), { provider, day })).map(
-      (r): StoredBillLine => ({
-        line_key: String(r.line_key),
-        model: r.model === null ? null : String(r.model),
-        description: r.description === null ? null : String(r.description),
-        amount_usd: String(r.amount_usd),
-        source: String(r.source),
-        source_file: r.source_file === null ? null : String(r.source_file),
-        source_line: r.source_line === null ? null : Number(r.source_line),
-        raw: r.raw === null ? null : String(r.raw),
+  let failure: unknown = null;
+  let recording: Promise<void> = Promise.resolve();
+  const record = (key: string, provider: string, day: string, etag: string): Promise<void> => {
+    const done = recording.then(() =>
+      inTransaction(conn, async () => {
+        await recordObject(ctx, key, etag);
+        await conn.run(sql('trueup/delete_unstored_bill_day'), { provider, day });
+        written += 1;
       }),
     );
-    const key = billObjectKey(provider, day);
-    const text = billDayText(provider, day, lines);
-    // The same bytes already there (a re-run after a crash between the write and the record)
-    // are not written again: the object keeps its ETag.
-    const current = await ctx.store.get(key);
-    const etag = current !== null && 'body' in current && current.body.toString('utf8') === text ? current.etag : (await ctx.store.put(key, text, { contentType: 'application/json' })).etag;
-    await inTransaction(conn, async () => {
-      await recordObject(ctx, key, etag);
-      await conn.run(sql('trueup/delete_unstored_bill_day'), { provider, day });
-    });
-    written += 1;
-  }
+    recording = done.catch(() => undefined);
+    return done;
+  };
+  await mapLimit([...days], PARALLEL, async ([key, { provider, day, lines }]) => {
+    if (failure !== null) return;
+    try {
+      const text = billDayText(provider, day, lines);
+      // The same bytes already there (a re-import, or a re-run after a crash between the write
+      // and the record) are not written again: the object keeps its ETag.
+      const current = await ctx.store.get(key);
+      const same = current !== null && 'body' in current && current.body.toString('utf8') === text;
+      const etag = same ? current.etag : (await ctx.store.put(key, text, { contentType: 'application/json' })).etag;
+      await record(key, provider, day, etag);
+    } catch (err) {
+      failure ??= err;
+    }
+  });
+  await recording;
+  if (failure !== null) throw failure;
   if (written > 0) ctx.log.info({ days: written }, 'bill days written to the store');
   return written;
 }
@@ -100,7 +121,7 @@ export async function loadStoredBillDays(ctx: JobContext): Promise<Omit<BillStor
   if (good.length === 0) return { loaded: 0, lines: 0, invalid };
   const imported = await importBillLines(ctx, good.flatMap((r) => r.lines), { fromStore: true });
   for (const r of good) await recordObject(ctx, r.key, r.etag);
-  if (good.length > 0) ctx.log.info({ objects: good.length, lines: imported.lines }, 'bill days loaded from the store');
+  ctx.log.info({ objects: good.length, lines: imported.lines }, 'bill days loaded from the store');
   return { loaded: good.length, lines: imported.lines, invalid };
 }
 

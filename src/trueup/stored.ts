@@ -69,6 +69,8 @@ export function parseBillDay(key: string, body: string): BillLine[] {
     throw new Error(`${key}: not a tagspend bill day: ${reason}`);
   };
   const where = billDayOfKey(key) ?? fail('the key is not bills/<provider>/<YYYY-MM-DD>.json');
+  // One key per provider and day: another spelling of the same provider would be a second bill.
+  if (billObjectKey(where.provider, where.day) !== key) fail(`the provider is spelt differently from ${billObjectKey(where.provider, where.day)}`);
   let doc: unknown;
   try {
     doc = JSON.parse(body);

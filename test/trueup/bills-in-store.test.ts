@@ -186,6 +186,7 @@ describe('parseBillDay', () => {
       [key, doc({ version: 2 }), /version 2/],
       [key, doc({ day: '2026-11-03' }), /do not match the key/],
       ['bills/openai/2026-11-02.txt', doc(), /the key is not/],
+      ['bills/open%61i/2026-11-02.json', doc(), /spelt differently from bills\/openai\/2026-11-02.json/],
       [key, doc({}, { amount_usd: '1e9' }), /amount_usd/],
       [key, doc({}, { amount_usd: '100000000' }), /DECIMAL\(18,10\)/],
       [key, doc({}, { source: 'bank' }), /source must be/],
