@@ -42,18 +42,20 @@ export interface StoredBillLine {
 export function billDayText(provider: string, day: string, lines: readonly StoredBillLine[]): string {
   const sorted = [...lines].sort((a, b) => (a.line_key < b.line_key ? -1 : a.line_key > b.line_key ? 1 : 0));
   const head = JSON.stringify({ kind: KIND, version: VERSION, provider, day });
-  const body = sorted.map((l) =>
-    JSON.stringify({
+  const body = sorted.map((l) => {
+    const units = parseUnits(l.amount_usd);
+    if (units === null) throw new Error(`bill ${provider} ${day}: amount ${JSON.stringify(l.amount_usd)} is not decimal text`);
+    return JSON.stringify({
       line_key: l.line_key,
       model: l.model,
       description: l.description,
-      amount_usd: formatUnits(parseUnits(l.amount_usd) ?? 0n),
+      amount_usd: formatUnits(units),
       source: l.source,
       source_file: l.source_file,
       source_line: l.source_line,
       raw: l.raw,
-    }),
-  );
+    });
+  });
   return `${head.slice(0, -1)},"lines":[\n${body.join(',\n')}\n]}\n`;
 }
 

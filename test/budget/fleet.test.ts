@@ -109,8 +109,9 @@ describe('a fleet of proxies on one store', () => {
     const bound = max + (proxies.length - 1) * perProxyPerSecond * lagSeconds + Math.max(...costs);
     assert.ok(total >= max, `the budget was used: ${total} of ${max}`);
     assert.ok(total <= bound, `total ${total / unit} units <= bound ${bound / unit} units (max ${max / unit}, longest gap ${gap} s, slowest exchange ${slowest} s), in ${lastExchangeGapMs} ms`);
-    // Without sharing each proxy alone would fill the whole budget: three times it.
-    assert.ok(total < max * 2, `${total / unit} units: far below the ${(3 * max) / unit} of proxies that do not share`);
+    // Without sharing each proxy alone would fill the whole budget: three times it. (How far below
+    // depends on the gaps measured above: on a loaded machine the bound itself nears 2x.)
+    assert.ok(total < max * 3 - unit, `${total / unit} units: below the ${(3 * max) / unit} of proxies that do not share`);
     // One more exchange each way: the figures read last may predate the last requests' ends.
     for (let round = 0; round < 2; round++) for (const p of proxies) await p.proxy.budgets!.shareNow();
     for (const p of proxies) {
