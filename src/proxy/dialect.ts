@@ -4,6 +4,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { normaliseUsage, type UsageNormaliser } from '../providers/usage.ts';
 import { sendError } from './http.ts';
+import { attributeSession } from './sessions.ts';
 import type { Route, Router } from './router.ts';
 import { SseUsageTap } from './sse.ts';
 
@@ -38,6 +39,7 @@ export const OPENAI_API: ApiDialect = {
   route: (router, model) => router.route(model),
   keyHeader: 'authorization',
   defaultHeaders: {},
+  attribute: attributeSession,
   free: new Set(),
   forwardQuery: false,
 };

@@ -9,26 +9,18 @@ import { userId } from './attribution.ts';
 import type { ApiDialect, Attributed } from './dialect.ts';
 import { sendError } from './http.ts';
 import { MessagesSseTap } from './messages-sse.ts';
+import { recordSession, sessionFromHeaders } from './sessions.ts';
 
 /** The Messages API needs a version header; clients normally send their own, which is forwarded. */
 const DEFAULT_ANTHROPIC_VERSION = '2023-06-01';
 /** Headers that name the end user; they win over the body. */
 const USER_HEADERS = ['x-litellm-end-user-id', 'x-litellm-customer-id'];
-export const SESSION_HEADER = 'x-claude-code-session-id';
-/** The metadata field the coding session is recorded under (`--by meta:session_id`). */
-export const SESSION_FIELD = 'session_id';
-
-function sessionFromHeader(headers: IncomingHttpHeaders): string | null {
-  const v = headers[SESSION_HEADER];
-  const s = Array.isArray(v) ? v[0] : v;
-  return s && s.length <= 256 ? s : null;
-}
 
 /** metadata.user_id as the end user, Claude Code's session id as metadata (attribution's own sources win). */
 function attributeMessages(body: Record<string, unknown>, headers: IncomingHttpHeaders, attributed: Attributed): void {
   const meta = body.metadata;
   const raw = typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>).user_id : undefined;
-  let session = sessionFromHeader(headers);
+  let session = sessionFromHeaders(headers);
   if (raw !== undefined && raw !== null) {
     const fromClaudeCode = typeof raw === 'string' ? claudeCodeUser(raw) : null;
     session ??= fromClaudeCode?.sessionId ?? null;
@@ -37,7 +29,7 @@ function attributeMessages(body: Record<string, unknown>, headers: IncomingHttpH
       attributed.user = fromClaudeCode ? userId(fromClaudeCode.user, 'metadata.user_id') : (userId(raw, 'metadata.user_id') ?? attributed.user);
     }
   }
-  if (session !== null && !Object.hasOwn(attributed.metadata, SESSION_FIELD)) attributed.metadata[SESSION_FIELD] = session;
+  recordSession(attributed, session);
 }
 
 export const MESSAGES_API: ApiDialect = {
