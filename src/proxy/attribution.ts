@@ -2,10 +2,13 @@
 // the API key, merged exactly as LiteLLM does (DESIGN.md, "Attribution inputs"). Pure: the
 // same inputs give the same attribution, and bad input is an error, never a silent drop.
 import { InvalidAttributionError } from '../errors.ts';
+import { SESSION_FIELD } from './sessions.ts';
 
 export const MAX_TAGS = 64;
 export const MAX_TAG_LENGTH = 256;
 export const MAX_METADATA_BYTES = 8 * 1024;
+/** LiteLLM's session grouping field (top level of the body, or in `metadata`): recorded as metadata `session_id`. */
+const LITELLM_SESSION = 'litellm_session_id';
 
 export interface KeyAttribution {
   tags: readonly string[];
@@ -134,8 +137,8 @@ function headerMetadata(raw: string | undefined): Record<string, string> {
   return metadataObject(parsed, 'x-litellm-spend-logs-metadata header', 'x-litellm-spend-logs-metadata');
 }
 
-/** An end-user id from `source`: null when absent or empty, a 400 when not a short printable string. */
-export function userId(value: unknown, source: string): string | null {
+/** An id (an end user, a session) from `source`: null when absent or empty, a 400 when not a short printable string. */
+export function printableId(value: unknown, source: string): string | null {
   if (value === undefined || value === null || value === '') return null;
   if (typeof value !== 'string') throw new InvalidAttributionError(`${source} must be a string`, { param: source });
   if (value.length > MAX_TAG_LENGTH) {
@@ -147,6 +150,9 @@ export function userId(value: unknown, source: string): string | null {
   checkWellFormed(value, source, source);
   return value;
 }
+
+/** An end-user id from `source` (see printableId). */
+export const userId = printableId;
 
 /** `team` of `team:search`; null for a tag without a key (no ':' after the first character). */
 function tagKeyOf(tag: string): string | null {
@@ -206,13 +212,15 @@ function mergeTags(lists: readonly (readonly string[])[]): string[] {
 
 /**
  * Reads attribution from a parsed request body and its headers and removes the proxy-only
- * fields (`metadata.tags`, `metadata.spend_logs_metadata`) from the body in place; providers
- * reject them. An emptied `metadata` object is removed too.
+ * fields (`metadata.tags`, `metadata.spend_logs_metadata`, LiteLLM's `litellm_session_id` at the
+ * top or in `metadata`) from the body in place; providers reject them. An emptied `metadata`
+ * object is removed too.
  */
 export function attribute(body: Record<string, unknown>, headers: Headers, key: KeyAttribution | null): Attribution {
   let bodyChanged = false;
   let bodyMetaTags: string[] = [];
   let bodyMeta: Record<string, string> = {};
+  let session: string | null = null;
   const meta = body.metadata;
   if (meta !== undefined && meta !== null) {
     if (typeof meta !== 'object' || Array.isArray(meta)) {
@@ -229,7 +237,17 @@ export function attribute(body: Record<string, unknown>, headers: Headers, key: 
       delete m.spend_logs_metadata;
       bodyChanged = true;
     }
+    if (LITELLM_SESSION in m) {
+      session = printableId(m[LITELLM_SESSION], `metadata.${LITELLM_SESSION}`);
+      delete m[LITELLM_SESSION];
+      bodyChanged = true;
+    }
     if (bodyChanged && Object.keys(m).length === 0) delete body.metadata;
+  }
+  if (LITELLM_SESSION in body) {
+    session ??= printableId(body[LITELLM_SESSION], LITELLM_SESSION);
+    delete body[LITELLM_SESSION];
+    bodyChanged = true;
   }
   const rootTags = tagArray(body.tags, 'tags');
   if (body.tags !== undefined) {
@@ -255,6 +273,8 @@ export function attribute(body: Record<string, unknown>, headers: Headers, key: 
     ...headerMetadata(header(headers, 'x-litellm-spend-logs-metadata')),
     ...key?.metadata,
   };
+  // LiteLLM's session id, unless the client's or the key's metadata names the session already.
+  if (session !== null && !Object.hasOwn(metadata, SESSION_FIELD)) metadata[SESSION_FIELD] = session;
   let metaBytes = 0;
   for (const k in metadata) metaBytes += Buffer.byteLength(k) + Buffer.byteLength(metadata[k]!);
   if (metaBytes > MAX_METADATA_BYTES) {

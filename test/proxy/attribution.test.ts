@@ -21,6 +21,28 @@ test('proxy-only fields are removed from the body and an emptied metadata object
   assert.deepEqual(body2, { model: 'm', metadata: { other: 'kept' } });
 });
 
+test("LiteLLM's litellm_session_id (top level or in metadata) is recorded as metadata session_id and removed from the body", () => {
+  const top: Record<string, unknown> = { model: 'm', litellm_session_id: 'sess-1', messages: [] };
+  const a = attribute(top, {}, null);
+  assert.equal(a.bodyChanged, true);
+  assert.deepEqual(top, { model: 'm', messages: [] });
+  assert.deepEqual(a.metadata, { session_id: 'sess-1' });
+  const inMeta: Record<string, unknown> = { model: 'm', metadata: { litellm_session_id: 'sess-2' } };
+  assert.deepEqual(attribute(inMeta, {}, null).metadata, { session_id: 'sess-2' });
+  assert.deepEqual(inMeta, { model: 'm' }, 'the emptied metadata object goes too');
+  // Metadata the client or the key sets under session_id names the session already.
+  const both: Record<string, unknown> = { model: 'm', litellm_session_id: 'sess-3', metadata: { spend_logs_metadata: { session_id: 'mine' } } };
+  assert.deepEqual(attribute(both, {}, null).metadata, { session_id: 'mine' });
+  assert.throws(
+    () => attribute({ litellm_session_id: 7 }, {}, null),
+    (err: unknown) => err instanceof InvalidAttributionError && err.param === 'litellm_session_id' && /must be a string/.test(err.message),
+  );
+  assert.throws(
+    () => attribute({ metadata: { litellm_session_id: 's\u0007' } }, {}, null),
+    (err: unknown) => err instanceof InvalidAttributionError && err.param === 'metadata.litellm_session_id',
+  );
+});
+
 test('a body without attribution fields is left untouched', () => {
   const body: Record<string, unknown> = { model: 'm', messages: [] };
   const a = attribute(body, {}, null);

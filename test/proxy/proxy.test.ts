@@ -171,6 +171,13 @@ describe('attribution over raw HTTP', () => {
     assert.equal((mock.lastRequest?.body as any)?.tags, undefined);
   });
 
+  test("LiteLLM's litellm_session_id (extra_body) groups a session as metadata session_id and never reaches the provider", async () => {
+    const { res, json } = await post('/v1/chat/completions', chat({ litellm_session_id: 'chat-session-9' }));
+    assert.equal(res.status, 200, JSON.stringify(json));
+    assert.equal(recordOf(res.headers.get('x-tagspend-request-id')).metadata.session_id, 'chat-session-9');
+    assert.equal(Object.hasOwn(mock.lastRequest?.body as object, 'litellm_session_id'), false);
+  });
+
   test('a client tag that gives a key-fixed tag key another value is a 400 with one invalid_request record', async () => {
     const { res, json } = await post('/v1/chat/completions', chat({ metadata: { tags: ['app:web'] } }));
     assert.equal(res.status, 400);
