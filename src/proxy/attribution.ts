@@ -9,6 +9,8 @@ export const MAX_TAG_LENGTH = 256;
 export const MAX_METADATA_BYTES = 8 * 1024;
 /** LiteLLM's session grouping field (top level of the body, or in `metadata`): recorded as metadata `session_id`. */
 const LITELLM_SESSION = 'litellm_session_id';
+/** LiteLLM's metadata container for APIs whose `metadata` belongs to the provider. */
+const LITELLM_METADATA = 'litellm_metadata';
 
 export interface KeyAttribution {
   tags: readonly string[];
@@ -213,8 +215,8 @@ function mergeTags(lists: readonly (readonly string[])[]): string[] {
 /**
  * Reads attribution from a parsed request body and its headers and removes the proxy-only
  * fields (`metadata.tags`, `metadata.spend_logs_metadata`, LiteLLM's `litellm_session_id` at the
- * top or in `metadata`) from the body in place; providers reject them. An emptied `metadata`
- * object is removed too.
+ * top or in `metadata`, and its `litellm_metadata` object) from the body in place; providers
+ * reject them. An emptied `metadata` object is removed too.
  */
 export function attribute(body: Record<string, unknown>, headers: Headers, key: KeyAttribution | null): Attribution {
   let bodyChanged = false;
@@ -249,6 +251,25 @@ export function attribute(body: Record<string, unknown>, headers: Headers, key: 
     delete body[LITELLM_SESSION];
     bodyChanged = true;
   }
+  // LiteLLM's own metadata container (what it reads instead of `metadata` on /v1/messages and
+  // /v1/responses, where the provider owns `metadata`): tags, spend_logs_metadata, the end user
+  // and the session are read; the whole object is LiteLLM's, so none of it goes upstream.
+  let lmTags: string[] = [];
+  let lmMeta: Record<string, string> = {};
+  let lmUser: unknown;
+  if (LITELLM_METADATA in body) {
+    const lm = body[LITELLM_METADATA];
+    if (lm !== null && (typeof lm !== 'object' || Array.isArray(lm))) {
+      throw new InvalidAttributionError(`${LITELLM_METADATA} must be an object`, { param: LITELLM_METADATA });
+    }
+    const o = (lm ?? {}) as Record<string, unknown>;
+    lmTags = tagArray(o.tags, `${LITELLM_METADATA}.tags`);
+    lmMeta = metadataObject(o.spend_logs_metadata, `${LITELLM_METADATA}.spend_logs_metadata`);
+    lmUser = o.user;
+    if (LITELLM_SESSION in o) session ??= printableId(o[LITELLM_SESSION], `${LITELLM_METADATA}.${LITELLM_SESSION}`);
+    delete body[LITELLM_METADATA];
+    bodyChanged = true;
+  }
   const rootTags = tagArray(body.tags, 'tags');
   if (body.tags !== undefined) {
     delete body.tags;
@@ -258,10 +279,10 @@ export function attribute(body: Record<string, unknown>, headers: Headers, key: 
   const aliasTags = headerTags(header(headers, 'x-tagspend-tags'), 'x-tagspend-tags');
 
   if (key !== null && key.tags.length > 0) {
-    checkFixedKeys([bodyMetaTags, rootTags, hdrTags, aliasTags], ['metadata.tags', 'tags', 'x-litellm-tags', 'x-tagspend-tags'], key.tags);
+    checkFixedKeys([bodyMetaTags, lmTags, rootTags, hdrTags, aliasTags], ['metadata.tags', `${LITELLM_METADATA}.tags`, 'tags', 'x-litellm-tags', 'x-tagspend-tags'], key.tags);
   }
   // Merge order: body metadata.tags, body tags, headers, the key's own; first occurrence wins.
-  const tags = mergeTags([bodyMetaTags, rootTags, hdrTags, aliasTags, key?.tags ?? []]);
+  const tags = mergeTags([bodyMetaTags, lmTags, rootTags, hdrTags, aliasTags, key?.tags ?? []]);
   if (tags.length > MAX_TAGS) {
     throw new InvalidAttributionError(`too many tags: ${tags.length} (at most ${MAX_TAGS})`, { param: 'tags' });
   }
@@ -270,6 +291,7 @@ export function attribute(body: Record<string, unknown>, headers: Headers, key: 
   // Spread defines own properties, "__proto__" included.
   const metadata: Record<string, string> = {
     ...bodyMeta,
+    ...lmMeta,
     ...headerMetadata(header(headers, 'x-litellm-spend-logs-metadata')),
     ...key?.metadata,
   };
@@ -283,10 +305,13 @@ export function attribute(body: Record<string, unknown>, headers: Headers, key: 
     });
   }
 
+  // LiteLLM's order, first match wins; each API's own end-user fields (metadata.user_id,
+  // safety_identifier) are read after these by its dialect (dialect.ts, messages.ts).
   const user =
-    userId(header(headers, 'x-litellm-end-user-id'), 'x-litellm-end-user-id header') ??
     userId(header(headers, 'x-litellm-customer-id'), 'x-litellm-customer-id header') ??
-    userId(body.user, 'user');
+    userId(header(headers, 'x-litellm-end-user-id'), 'x-litellm-end-user-id header') ??
+    userId(body.user, 'user') ??
+    userId(lmUser, `${LITELLM_METADATA}.user`);
 
   return { tags, user, metadata, bodyChanged };
 }

@@ -4,7 +4,8 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { normaliseUsage, type UsageNormaliser } from '../providers/usage.ts';
 import { sendError } from './http.ts';
-import { attributeSession } from './sessions.ts';
+import { userId } from './attribution.ts';
+import { recordSession, sessionFromHeaders } from './sessions.ts';
 import type { Route, Router } from './router.ts';
 import { SseUsageTap } from './sse.ts';
 
@@ -32,6 +33,20 @@ export interface ApiDialect {
   forwardQuery: boolean;
 }
 
+/**
+ * The OpenAI-shaped endpoints' own sources, after the common ones (attribution.ts): the end user
+ * from `metadata.user_id`, then `safety_identifier` (OpenAI's successor of `user`), as LiteLLM
+ * reads them; the coding session from the headers (sessions.ts). Both fields go upstream as sent.
+ */
+function attributeOpenAI(body: Record<string, unknown>, headers: IncomingHttpHeaders, attributed: Attributed): void {
+  if (attributed.user === null) {
+    const meta = body.metadata;
+    const metaUser = typeof meta === 'object' && meta !== null && !Array.isArray(meta) ? (meta as Record<string, unknown>).user_id : undefined;
+    attributed.user = userId(metaUser, 'metadata.user_id') ?? userId(body.safety_identifier, 'safety_identifier');
+  }
+  recordSession(attributed, sessionFromHeaders(headers));
+}
+
 export const OPENAI_API: ApiDialect = {
   sendError: (res, err) => sendError(res, err),
   normaliseUsage,
@@ -39,7 +54,7 @@ export const OPENAI_API: ApiDialect = {
   route: (router, model) => router.route(model),
   keyHeader: 'authorization',
   defaultHeaders: {},
-  attribute: attributeSession,
+  attribute: attributeOpenAI,
   free: new Set(),
   forwardQuery: false,
 };

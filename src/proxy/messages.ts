@@ -13,10 +13,7 @@ import { recordSession, sessionFromHeaders } from './sessions.ts';
 
 /** The Messages API needs a version header; clients normally send their own, which is forwarded. */
 const DEFAULT_ANTHROPIC_VERSION = '2023-06-01';
-/** Headers that name the end user; they win over the body. */
-const USER_HEADERS = ['x-litellm-end-user-id', 'x-litellm-customer-id'];
-
-/** metadata.user_id as the end user, Claude Code's session id as metadata (attribution's own sources win). */
+/** metadata.user_id as the end user, Claude Code's session id as metadata (attribution's common sources win). */
 function attributeMessages(body: Record<string, unknown>, headers: IncomingHttpHeaders, attributed: Attributed): void {
   const meta = body.metadata;
   const raw = typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>).user_id : undefined;
@@ -24,9 +21,9 @@ function attributeMessages(body: Record<string, unknown>, headers: IncomingHttpH
   if (raw !== undefined && raw !== null) {
     const fromClaudeCode = typeof raw === 'string' ? claudeCodeUser(raw) : null;
     session ??= fromClaudeCode?.sessionId ?? null;
-    const headerNamesUser = USER_HEADERS.some((h) => headers[h] !== undefined);
-    if (!headerNamesUser) {
-      attributed.user = fromClaudeCode ? userId(fromClaudeCode.user, 'metadata.user_id') : (userId(raw, 'metadata.user_id') ?? attributed.user);
+    // After the common sources (headers, `litellm_metadata.user`), as LiteLLM orders them.
+    if (attributed.user === null) {
+      attributed.user = fromClaudeCode ? userId(fromClaudeCode.user, 'metadata.user_id') : userId(raw, 'metadata.user_id');
     }
   }
   recordSession(attributed, session);

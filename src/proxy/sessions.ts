@@ -25,7 +25,3 @@ export function recordSession(attributed: Attributed, session: string | null): v
   if (session !== null && !Object.hasOwn(attributed.metadata, SESSION_FIELD)) attributed.metadata[SESSION_FIELD] = session;
 }
 
-/** The OpenAI-shaped endpoints' attribution hook: the session from the headers. */
-export function attributeSession(_body: Record<string, unknown>, headers: IncomingHttpHeaders, attributed: Attributed): void {
-  recordSession(attributed, sessionFromHeaders(headers));
-}

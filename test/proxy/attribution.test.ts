@@ -57,12 +57,41 @@ test('header metadata keys win over body keys and the key metadata wins over bot
   assert.deepEqual(a.metadata, { project: 'header', cost_center: 'cc-7', n: '3', extra: 'true' });
 });
 
-test('end user: x-litellm-end-user-id beats x-litellm-customer-id beats body user', () => {
-  assert.equal(attribute({ user: 'u-body' }, {}, null).user, 'u-body');
-  assert.equal(attribute({ user: 'u-body' }, { 'x-litellm-customer-id': 'u-cust' }, null).user, 'u-cust');
-  assert.equal(
-    attribute({ user: 'u-body' }, { 'x-litellm-customer-id': 'u-cust', 'x-litellm-end-user-id': 'u-end' }, null).user,
-    'u-end',
+test("end user in LiteLLM's order: x-litellm-customer-id, x-litellm-end-user-id, body user, litellm_metadata.user", () => {
+  assert.equal(attribute({ litellm_metadata: { user: 'u-lm' } }, {}, null).user, 'u-lm');
+  assert.equal(attribute({ user: 'u-body', litellm_metadata: { user: 'u-lm' } }, {}, null).user, 'u-body');
+  assert.equal(attribute({ user: 'u-body' }, { 'x-litellm-end-user-id': 'u-end' }, null).user, 'u-end');
+  assert.equal(attribute({ user: 'u-body' }, { 'x-litellm-customer-id': 'u-cust', 'x-litellm-end-user-id': 'u-end' }, null).user, 'u-cust');
+});
+
+test("LiteLLM's litellm_metadata: its tags, spend_logs_metadata, user and session are read, and none of it goes upstream", () => {
+  const body: Record<string, unknown> = {
+    model: 'm',
+    metadata: { user_id: 'kept-for-the-provider' },
+    litellm_metadata: { tags: ['team:lm', 'app:a'], spend_logs_metadata: { project: 'lm' }, user: 'u-lm', litellm_session_id: 's-lm', generation_name: 'dropped' },
+    tags: ['env:prod'],
+  };
+  const a = attribute(body, { 'x-litellm-tags': 'h:1' }, null);
+  assert.deepEqual(a.tags, ['team:lm', 'app:a', 'env:prod', 'h:1'], 'after metadata.tags, before root tags and headers');
+  assert.deepEqual(a.metadata, { project: 'lm', session_id: 's-lm' });
+  assert.equal(a.user, 'u-lm');
+  assert.equal(a.bodyChanged, true);
+  assert.deepEqual(body, { model: 'm', metadata: { user_id: 'kept-for-the-provider' } });
+  for (const [bad, param] of [
+    [{ litellm_metadata: 'tags' }, 'litellm_metadata'],
+    [{ litellm_metadata: { tags: 'a,b' } }, 'litellm_metadata.tags'],
+    [{ litellm_metadata: { user: 5 } }, 'litellm_metadata.user'],
+  ] as const) {
+    assert.throws(
+      () => attribute(structuredClone(bad) as Record<string, unknown>, {}, null),
+      (err: unknown) => err instanceof InvalidAttributionError && err.param === param,
+      JSON.stringify(bad),
+    );
+  }
+  // A tag key the API key fixes cannot get another value through litellm_metadata either.
+  assert.throws(
+    () => attribute({ litellm_metadata: { tags: ['team:other'] } }, {}, key),
+    (err: unknown) => err instanceof InvalidAttributionError && err.param === 'litellm_metadata.tags',
   );
 });
 

@@ -231,6 +231,21 @@ describe('attribution on the Messages API', () => {
     assert.equal(rec2.user, 'dev-42');
     assert.equal(rec2.metadata.session_id, 'header-session', 'the session header wins over the JSON');
   });
+
+  test("LiteLLM's litellm_metadata (its metadata on /v1/messages) gives tags, metadata and the user, and never reaches Anthropic", async () => {
+    const { res } = await post(
+      '/v1/messages',
+      ask({ metadata: { user_id: 'anthropic-user' }, litellm_metadata: { tags: ['team:lm'], spend_logs_metadata: { project: 'p1' }, user: 'lm-user' } }),
+    );
+    assert.equal(res.status, 200);
+    const rec = recordOf(res.headers.get('x-tagspend-request-id'));
+    assert.ok(rec.tags.includes('team:lm'));
+    assert.equal(rec.metadata.project, 'p1');
+    assert.equal(rec.user, 'lm-user', 'litellm_metadata.user comes before metadata.user_id, as in LiteLLM');
+    const upstream = mock.lastRequest!.body as Record<string, any>;
+    assert.equal(upstream.litellm_metadata, undefined);
+    assert.deepEqual(upstream.metadata, { user_id: 'anthropic-user' });
+  });
 });
 
 describe('routing on the Messages API', () => {

@@ -187,11 +187,24 @@ describe('attribution over raw HTTP', () => {
     assert.equal(rec.outcome, 'invalid_request');
   });
 
-  test('end-user headers win over the body user', async () => {
-    const a = await post('/v1/chat/completions', chat({ user: 'body-user' }), { 'x-litellm-customer-id': 'cust-1' });
-    assert.equal(recordOf(a.res.headers.get('x-tagspend-request-id')).user, 'cust-1');
-    const b = await post('/v1/chat/completions', chat({ user: 'body-user' }), { 'x-litellm-customer-id': 'cust-1', 'x-litellm-end-user-id': 'end-1' });
-    assert.equal(recordOf(b.res.headers.get('x-tagspend-request-id')).user, 'end-1');
+  test("end user in LiteLLM's order: customer header, end-user header, user, litellm_metadata.user, metadata.user_id, safety_identifier", async () => {
+    const userOf = async (body: Record<string, unknown>, headers: Record<string, string> = {}) => {
+      const { res, json } = await post('/v1/chat/completions', chat(body), headers);
+      assert.equal(res.status, 200, JSON.stringify(json));
+      return { user: recordOf(res.headers.get('x-tagspend-request-id')).user, upstream: mock.lastRequest?.body as Record<string, unknown> };
+    };
+    assert.equal((await userOf({ user: 'body-user' }, { 'x-litellm-end-user-id': 'end-1' })).user, 'end-1');
+    assert.equal((await userOf({ user: 'body-user' }, { 'x-litellm-customer-id': 'cust-1', 'x-litellm-end-user-id': 'end-1' })).user, 'cust-1');
+    assert.equal((await userOf({ user: 'body-user', safety_identifier: 'safe-1' })).user, 'body-user');
+    const lm = await userOf({ litellm_metadata: { user: 'lm-user' }, metadata: { user_id: 'meta-user' } });
+    assert.equal(lm.user, 'lm-user');
+    assert.equal(lm.upstream.litellm_metadata, undefined, 'litellm_metadata never reaches the provider');
+    const meta = await userOf({ metadata: { user_id: 'meta-user' }, safety_identifier: 'safe-1' });
+    assert.equal(meta.user, 'meta-user');
+    assert.deepEqual(meta.upstream.metadata, { user_id: 'meta-user' }, "the provider's own fields go as sent");
+    const safe = await userOf({ safety_identifier: 'safe-1' });
+    assert.equal(safe.user, 'safe-1');
+    assert.equal(safe.upstream.safety_identifier, 'safe-1');
   });
 
   test('metadata values under secret-looking keys are redacted in the record', async () => {
