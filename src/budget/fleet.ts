@@ -77,7 +77,14 @@ export class Fleet {
   slowestExchangeMs = 0;
   /** The longest time between the starts of two exchanges (the interval plus timer lateness plus the exchange). */
   longestGapMs = 0;
+  /**
+   * The longest time between the starts of two successful exchanges: with failed ones between
+   * them, what the others knew of this proxy (and it of them) was that old.
+   */
+  longestSuccessGapMs = 0;
   private lastStartMs = Number.NaN;
+  /** Counts exchanges started and given up: a run whose number is no longer current changes nothing. */
+  private runs = 0;
   /** What we wrote last (without its time) and when: unchanged figures are not written again until half the stale limit. */
   private lastBody = '';
   private lastPutMs = Number.NEGATIVE_INFINITY;
@@ -94,58 +101,88 @@ export class Fleet {
     return nowMs - this.lastSuccessMs <= this.o.staleMs;
   }
 
-  /** One exchange: write ours, read theirs. Never throws. */
+  /**
+   * One exchange: write ours, read theirs. Never throws. An exchange that has not finished after
+   * half of share_stale_seconds counts as failed (a store request can hang: a server that sends
+   * fewer bytes than it announced leaves the client waiting for its socket timeout), so the next
+   * one starts on time; the late one changes nothing when it ends.
+   */
   async exchange(): Promise<void> {
-    const { store, instance, gate, clock } = this.o;
+    const { clock } = this.o;
     const nowMs = clock();
     if (!Number.isNaN(this.lastStartMs)) this.longestGapMs = Math.max(this.longestGapMs, nowMs - this.lastStartMs);
     this.lastStartMs = nowMs;
+    const run = (this.runs += 1);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the exchange took longer than ${this.deadlineMs} ms`)), this.deadlineMs);
+    });
     try {
-      const subjects = publishable(gate.ownFigures(nowMs)).map((f) => ({
-        kind: f.kind,
-        name: f.name,
-        window_start: new Date(f.windowStart).toISOString(),
-        spend: f.spend,
-        reserved: f.reserved,
-      }));
-      const watermark = Number.isFinite(gate.watermark) ? new Date(gate.watermark).toISOString() : null;
-      const body = JSON.stringify({ watermark, subjects });
-      // An idle proxy need not rewrite the same figures every interval; it does before they go stale.
-      if (body !== this.lastBody || nowMs - this.lastPutMs >= this.o.staleMs / 2) {
-        const mine: UsageFile = { schema: USAGE_SCHEMA, instance, published_at: new Date(nowMs).toISOString(), watermark, subjects };
-        await store.put(usageKey(instance), JSON.stringify(mine), { contentType: 'application/json' });
-        this.lastBody = body;
-        this.lastPutMs = nowMs;
-        this.puts += 1;
-      }
-      const seen = new Set<string>();
-      for await (const info of store.list(USAGE_PREFIX)) {
-        if (info.key === usageKey(instance)) continue;
-        seen.add(info.key);
-        const held = this.files.get(info.key);
-        if (held && held.etag === info.etag) continue;
-        const got = await store.get(info.key);
-        if (!got || !('body' in got)) continue;
-        try {
-          this.files.set(info.key, { etag: info.etag, file: parseUsageFile(got.body.toString('utf8')) });
-        } catch (err) {
-          // Keep the last good figures (dropping them would let this proxy overshoot by the other
-          // one's whole spend), and read the object again next time: a store whose overwrites are
-          // not atomic can hand out a half-written file.
-          this.log.warn({ err, object_key: info.key }, 'usage file of another proxy is unreadable; keeping its last good figures');
-          this.files.set(info.key, { etag: '', file: held?.file ?? null });
-        }
-      }
-      for (const key of [...this.files.keys()]) if (!seen.has(key)) this.files.delete(key);
+      await Promise.race([this.exchangeOnce(nowMs, () => run === this.runs), deadline]);
+      if (Number.isFinite(this.lastSuccessMs)) this.longestSuccessGapMs = Math.max(this.longestSuccessGapMs, nowMs - this.lastSuccessMs);
       this.lastSuccessMs = nowMs;
       this.lastExchangeMs = clock() - nowMs;
       this.slowestExchangeMs = Math.max(this.slowestExchangeMs, this.lastExchangeMs);
-      gate.applyOthers(this.figures(nowMs));
-      await this.deleteDead(nowMs);
     } catch (err) {
+      this.runs += 1; // whatever the failed run still does after this is discarded
       this.failures += 1;
       this.log.warn({ err, failures: this.failures }, 'could not share usage with the other proxies through the store');
+    } finally {
+      clearTimeout(timer);
     }
+  }
+
+  /** How long an exchange may take before it counts as failed. */
+  private get deadlineMs(): number {
+    return Math.max(this.o.staleMs / 2, 1);
+  }
+
+  /** The exchange's work; `current()` turns false once it was given up, and then it changes nothing. */
+  private async exchangeOnce(nowMs: number, current: () => boolean): Promise<void> {
+    const { store, instance, gate } = this.o;
+    const subjects = publishable(gate.ownFigures(nowMs)).map((f) => ({
+      kind: f.kind,
+      name: f.name,
+      window_start: new Date(f.windowStart).toISOString(),
+      spend: f.spend,
+      reserved: f.reserved,
+    }));
+    const watermark = Number.isFinite(gate.watermark) ? new Date(gate.watermark).toISOString() : null;
+    const body = JSON.stringify({ watermark, subjects });
+    // An idle proxy need not rewrite the same figures every interval; it does before they go stale.
+    if (body !== this.lastBody || nowMs - this.lastPutMs >= this.o.staleMs / 2) {
+      const mine: UsageFile = { schema: USAGE_SCHEMA, instance, published_at: new Date(nowMs).toISOString(), watermark, subjects };
+      await store.put(usageKey(instance), JSON.stringify(mine), { contentType: 'application/json' });
+      if (!current()) return;
+      this.lastBody = body;
+      this.lastPutMs = nowMs;
+      this.puts += 1;
+    }
+    const read = new Map<string, { etag: string; file: UsageFile | null }>();
+    for await (const info of store.list(USAGE_PREFIX)) {
+      if (info.key === usageKey(instance)) continue;
+      const held = this.files.get(info.key);
+      if (held && held.etag === info.etag) {
+        read.set(info.key, held);
+        continue;
+      }
+      const got = await store.get(info.key);
+      if (!got || !('body' in got)) continue;
+      try {
+        read.set(info.key, { etag: info.etag, file: parseUsageFile(got.body.toString('utf8')) });
+      } catch (err) {
+        // Keep the last good figures (dropping them would let this proxy overshoot by the other
+        // one's whole spend), and read the object again next time: a store whose overwrites are
+        // not atomic can hand out a half-written file.
+        this.log.warn({ err, object_key: info.key }, 'usage file of another proxy is unreadable; keeping its last good figures');
+        read.set(info.key, { etag: '', file: held?.file ?? null });
+      }
+    }
+    if (!current()) return;
+    this.files.clear();
+    for (const [key, held] of read) this.files.set(key, held);
+    gate.applyOthers(this.figures(nowMs));
+    await this.deleteDead(nowMs);
   }
 
   /** The figures that count now: fresh files in full, stale ones for their spend until the watermark passes them. */

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Fleet, MAX_PUBLISHED_CUSTOMERS, parseUsageFile, USAGE_PREFIX, usageKey } from '../../src/budget/fleet.ts';
+import { Fleet, MAX_PUBLISHED_CUSTOMERS, parseUsageFile, USAGE_PREFIX, USAGE_SCHEMA, usageKey } from '../../src/budget/fleet.ts';
 import type { SharedFigure } from '../../src/budget/gate.ts';
 import { silentLogger } from '../../src/log.ts';
 import { StoreUnavailableError } from '../../src/errors.ts';
@@ -104,11 +104,14 @@ describe('a fleet of proxies on one store', () => {
     const perProxyPerSecond = (CLIENTS * unit) / (LATENCY_MS / 1000);
     const fleets = proxies.map((p) => p.proxy.budgets!.fleet);
     const slowest = Math.max(...fleets.map((f) => f.slowestExchangeMs)) / 1000;
-    const gap = Math.max(...fleets.map((f) => f.longestGapMs)) / 1000;
+    // Between successful exchanges: a failed one (the store slow or refusing under load) publishes
+    // and learns nothing, so the knowledge is as old as the last success.
+    const gap = Math.max(...fleets.map((f) => Math.max(f.longestGapMs, f.longestSuccessGapMs))) / 1000;
+    const failures = fleets.map((f) => f.failures);
     const lagSeconds = 2 * gap + slowest;
     const bound = max + (proxies.length - 1) * perProxyPerSecond * lagSeconds + Math.max(...costs);
     assert.ok(total >= max, `the budget was used: ${total} of ${max}`);
-    assert.ok(total <= bound, `total ${total / unit} units <= bound ${bound / unit} units (max ${max / unit}, longest gap ${gap} s, slowest exchange ${slowest} s), in ${lastExchangeGapMs} ms`);
+    assert.ok(total <= bound, `total ${total / unit} units <= bound ${bound / unit} units (max ${max / unit}, longest gap ${gap} s, slowest exchange ${slowest} s, failed exchanges ${failures.join('/')}), in ${lastExchangeGapMs} ms`);
     // Without sharing each proxy alone would fill the whole budget: three times it. (How far below
     // depends on the gaps measured above: on a loaded machine the bound itself nears 2x.)
     assert.ok(total < max * 3 - unit, `${total / unit} units: below the ${(3 * max) / unit} of proxies that do not share`);
@@ -277,6 +280,54 @@ describe('usage files', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  test('an exchange whose store request hangs counts as failed after half the stale limit; the next one reads the figures, and the late one changes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tagspend-usage-'));
+    const local = new LocalStore(dir);
+    const windowStart = Date.parse('2026-11-20T12:00:00Z');
+    const other = (spend: number) =>
+      JSON.stringify({ schema: USAGE_SCHEMA, instance: 'other', published_at: new Date().toISOString(), watermark: null, subjects: [{ kind: 'tag', name: 'app:x', window_start: new Date(windowStart).toISOString(), spend, reserved: 0 }] });
+    let hang: (() => void) | null = null;
+    // A store whose next read never answers until released (a server that sent fewer bytes than it announced).
+    const store: ObjectStore = {
+      url: local.url,
+      put: (key, body, options) => local.put(key, body, options),
+      putFile: (key, path, options) => local.putFile(key, path, options),
+      async get(key) {
+        if (hang === null) {
+          await new Promise<void>((release) => (hang = release));
+          return { body: Buffer.from(other(1)), etag: 'late' };
+        }
+        return local.get(key);
+      },
+      getToFile: (key, path, options) => local.getToFile(key, path, options),
+      head: (key) => local.head(key),
+      list: (prefix, options) => local.list(prefix, options),
+      delete: (key) => local.delete(key),
+      close: () => local.close(),
+    };
+    let seen: SharedFigure[] = [];
+    const gate = { watermark: Number.NEGATIVE_INFINITY, ownFigures: () => [], applyOthers: (f: Iterable<SharedFigure>) => void (seen = [...f]) };
+    const fleet = new Fleet({ store, instance: 'me', gate, clock: () => Date.now(), logger: silentLogger, staleMs: 200 });
+    try {
+      await local.put(usageKey('other'), other(5));
+      const t0 = Date.now();
+      await fleet.exchange();
+      assert.ok(Date.now() - t0 < 1000, 'given up after the deadline (100 ms), not at the socket timeout');
+      assert.equal(fleet.failures, 1);
+      assert.equal(seen.length, 0, 'nothing applied from the exchange that was given up');
+      await local.put(usageKey('other'), other(7));
+      await fleet.exchange();
+      assert.equal(fleet.failures, 1);
+      assert.deepEqual(seen.map((f) => f.spend), [7]);
+      (hang as unknown as () => void)();
+      await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(seen.map((f) => f.spend), [7], 'the late answer (spend 1) is discarded');
+    } finally {
+      await local.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("a half-written usage file of another proxy keeps that proxy's last good figures, and is read again next time", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tagspend-usage-'));
     const local = new LocalStore(dir);
