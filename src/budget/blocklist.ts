@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../log.ts';
 import type { ObjectStore } from '../store/types.ts';
+import { POLL_DEADLINE_MS, withDeadline } from './deadline.ts';
 import { isValidDuration } from './window.ts';
 
 export const BLOCKLIST_KEY = 'control/blocklist.json';
@@ -58,6 +59,8 @@ export interface BlockListPollerOptions {
   localFile: string;
   logger: Logger;
   onChange?: (list: BlockList) => void;
+  /** How long a read may take before it counts as failed (default POLL_DEADLINE_MS). */
+  deadlineMs?: number;
 }
 
 export class BlockListSource {
@@ -89,11 +92,16 @@ export class BlockListSource {
     return this.list;
   }
 
-  /** One conditional read of the store; never throws (problems are logged, the last good list stays). */
+  /**
+   * One conditional read of the store; never throws (problems are logged, the last good list
+   * stays). A read still running after POLL_DEADLINE_MS counts as failed and its answer is dropped.
+   */
   async poll(): Promise<void> {
     let got;
     try {
-      got = await this.options.store.get(BLOCKLIST_KEY, this.etag === undefined ? {} : { ifNoneMatch: this.etag });
+      got = await withDeadline(this.options.deadlineMs ?? POLL_DEADLINE_MS, 'the block-list read', () =>
+        this.options.store.get(BLOCKLIST_KEY, this.etag === undefined ? {} : { ifNoneMatch: this.etag }),
+      );
     } catch (err) {
       this.log.error({ err }, 'could not read the block-list from the store; keeping the last good one');
       return;

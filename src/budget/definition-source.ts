@@ -3,6 +3,7 @@
 // costs one LIST request. Definitions are indexed by the id each one holds, never by file name.
 import type { Logger } from '../log.ts';
 import type { ObjectStore } from '../store/types.ts';
+import { POLL_DEADLINE_MS, withDeadline } from './deadline.ts';
 
 export interface DefinitionFolder<T> {
   prefix: string;
@@ -28,6 +29,8 @@ export class DefinitionSource<T> {
     private readonly store: ObjectStore,
     private readonly folder: DefinitionFolder<T>,
     logger: Logger,
+    /** How long a poll may take before it counts as failed. */
+    private readonly deadlineMs: number = POLL_DEADLINE_MS,
   ) {
     this.log = logger.child({ component: `${folder.what}-definitions` });
   }
@@ -58,44 +61,54 @@ export class DefinitionSource<T> {
     this.byId.delete(id);
   }
 
-  /** Never throws: a failed poll logs and keeps the definitions held. */
+  /**
+   * Never throws: a failed poll logs and keeps the definitions held. A poll that has not finished
+   * after `deadlineMs` counts as failed (deadline.ts); what it finds later is discarded, so an
+   * older listing never replaces a newer one.
+   */
   async poll(): Promise<void> {
     try {
-      const seen = new Set<string>();
-      let changed = false;
-      for await (const info of this.store.list(this.folder.prefix)) {
-        seen.add(info.key);
-        const held = this.byKey.get(info.key);
-        if (held && held.etag === info.etag) continue;
-        const got = await this.store.get(info.key);
-        if (!got || !('body' in got)) continue;
-        let def: T | null = null;
-        try {
-          def = this.folder.parse(got.body.toString('utf8'));
-        } catch (err) {
-          this.log.error({ err, object_key: info.key }, `${this.folder.what} definition is unreadable; ignoring it`);
-        }
-        this.byKey.set(info.key, { etag: info.etag, def });
-        changed = true;
-      }
-      for (const key of [...this.byKey.keys()]) {
-        if (!seen.has(key)) {
-          this.byKey.delete(key);
-          changed = true;
-        }
-      }
-      if (changed || !this.loadedOnce) {
-        this.byId.clear();
-        const { idOf, keyOf } = this.folder;
-        for (const [key, { def }] of this.byKey) {
-          if (!def) continue;
-          const id = idOf(def);
-          if (!this.byId.has(id) || keyOf?.(id) === key) this.byId.set(id, def);
-        }
-      }
-      this.loadedOnce = true;
+      await withDeadline(this.deadlineMs, `the ${this.folder.what} definitions poll`, (current) => this.pollOnce(current));
     } catch (err) {
       this.log.error({ err }, `could not list ${this.folder.what} definitions; keeping the ones held`);
     }
+  }
+
+  private async pollOnce(current: () => boolean): Promise<void> {
+    const seen = new Set<string>();
+    const read = new Map<string, { etag: string; def: T | null }>();
+    for await (const info of this.store.list(this.folder.prefix)) {
+      seen.add(info.key);
+      const held = this.byKey.get(info.key);
+      if (held && held.etag === info.etag) continue;
+      const got = await this.store.get(info.key);
+      if (!got || !('body' in got)) continue;
+      let def: T | null = null;
+      try {
+        def = this.folder.parse(got.body.toString('utf8'));
+      } catch (err) {
+        this.log.error({ err, object_key: info.key }, `${this.folder.what} definition is unreadable; ignoring it`);
+      }
+      read.set(info.key, { etag: info.etag, def });
+    }
+    if (!current()) return;
+    let changed = read.size > 0;
+    for (const [key, entry] of read) this.byKey.set(key, entry);
+    for (const key of [...this.byKey.keys()]) {
+      if (!seen.has(key)) {
+        this.byKey.delete(key);
+        changed = true;
+      }
+    }
+    if (changed || !this.loadedOnce) {
+      this.byId.clear();
+      const { idOf, keyOf } = this.folder;
+      for (const [key, { def }] of this.byKey) {
+        if (!def) continue;
+        const id = idOf(def);
+        if (!this.byId.has(id) || keyOf?.(id) === key) this.byId.set(id, def);
+      }
+    }
+    this.loadedOnce = true;
   }
 }

@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import type { Logger } from '../log.ts';
 import type { ObjectStore } from '../store/types.ts';
+import { withDeadline } from './deadline.ts';
 import { SUBJECT_KINDS, type SubjectKind } from './ledger.ts';
 import type { SharedFigure } from './ledger.ts';
 
@@ -83,8 +84,6 @@ export class Fleet {
    */
   longestSuccessGapMs = 0;
   private lastStartMs = Number.NaN;
-  /** Counts exchanges started and given up: a run whose number is no longer current changes nothing. */
-  private runs = 0;
   /** What we wrote last (without its time) and when: unchanged figures are not written again until half the stale limit. */
   private lastBody = '';
   private lastPutMs = Number.NEGATIVE_INFINITY;
@@ -112,29 +111,16 @@ export class Fleet {
     const nowMs = clock();
     if (!Number.isNaN(this.lastStartMs)) this.longestGapMs = Math.max(this.longestGapMs, nowMs - this.lastStartMs);
     this.lastStartMs = nowMs;
-    const run = (this.runs += 1);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the exchange took longer than ${this.deadlineMs} ms`)), this.deadlineMs);
-    });
     try {
-      await Promise.race([this.exchangeOnce(nowMs, () => run === this.runs), deadline]);
+      await withDeadline(Math.max(this.o.staleMs / 2, 1), 'the usage exchange', (current) => this.exchangeOnce(nowMs, current));
       if (Number.isFinite(this.lastSuccessMs)) this.longestSuccessGapMs = Math.max(this.longestSuccessGapMs, nowMs - this.lastSuccessMs);
       this.lastSuccessMs = nowMs;
       this.lastExchangeMs = clock() - nowMs;
       this.slowestExchangeMs = Math.max(this.slowestExchangeMs, this.lastExchangeMs);
     } catch (err) {
-      this.runs += 1; // whatever the failed run still does after this is discarded
       this.failures += 1;
       this.log.warn({ err, failures: this.failures }, 'could not share usage with the other proxies through the store');
-    } finally {
-      clearTimeout(timer);
     }
-  }
-
-  /** How long an exchange may take before it counts as failed. */
-  private get deadlineMs(): number {
-    return Math.max(this.o.staleMs / 2, 1);
   }
 
   /** The exchange's work; `current()` turns false once it was given up, and then it changes nothing. */
