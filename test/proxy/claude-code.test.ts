@@ -5,19 +5,13 @@
 // CLI is installed (CLAUDE_CODE_BIN, or `claude` on PATH), one live session is run as well.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMockUpstream } from '../../src/mock/upstream.ts';
 import { startTestProxy, type TestProxy } from '../helpers/proxy.ts';
-
-interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body: Record<string, any>;
-}
+import { installedBinary, replayRecorded, type RecordedRequest, type UpstreamSeen } from '../helpers/recorded-session.ts';
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/claude-code-session.json', import.meta.url), 'utf8')) as {
   claude_code_result: { total_cost_usd: number; session_id: string };
@@ -46,22 +40,11 @@ async function start(): Promise<{ mock: Mock; tp: TestProxy }> {
 describe('a recorded Claude Code session', () => {
   let mock: Mock;
   let tp: TestProxy;
-  const upstream: { path: string; headers: Record<string, unknown>; body: any }[] = [];
+  let upstream: UpstreamSeen[] = [];
 
   before(async () => {
     ({ mock, tp } = await start());
-    for (const r of fixture.requests) {
-      const res = await fetch(`${tp.url}${r.path}`, {
-        method: r.method,
-        headers: { ...r.headers, authorization: `Bearer ${KEY}` },
-        body: JSON.stringify(r.body),
-      });
-      assert.equal(res.status, 200, await res.clone().text());
-      assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
-      await res.text();
-      const seen = mock.lastRequest!;
-      upstream.push({ path: seen.path, headers: seen.headers, body: seen.body });
-    }
+    upstream = await replayRecorded(tp.url, mock, fixture.requests, KEY);
   });
 
   after(async () => {
@@ -122,17 +105,7 @@ describe('a recorded Claude Code session', () => {
   });
 });
 
-/** The real CLI, when installed: CLAUDE_CODE_BIN, else `claude` on PATH. */
-function claudeBinary(): string | null {
-  if (process.env.CLAUDE_CODE_BIN) return process.env.CLAUDE_CODE_BIN;
-  try {
-    return execFileSync('which', ['claude'], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
-
-const bin = claudeBinary();
+const bin = installedBinary('CLAUDE_CODE_BIN', 'claude');
 
 describe('the real Claude Code CLI', { skip: bin ? false : 'Claude Code not installed (set CLAUDE_CODE_BIN)' }, () => {
   test('a live session with a tool call is recorded and priced to what Claude Code reports', async () => {

@@ -6,19 +6,13 @@
 // as well.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMockUpstream } from '../../src/mock/upstream.ts';
 import { startTestProxy, type TestProxy } from '../helpers/proxy.ts';
-
-interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body: Record<string, any>;
-}
+import { installedBinary, replayRecorded, type RecordedRequest, type UpstreamSeen } from '../helpers/recorded-session.ts';
 
 interface CodexUsage {
   input_tokens: number;
@@ -71,22 +65,11 @@ const codexUsage = (u: CodexUsage): CodexUsage => ({
 describe('a recorded Codex CLI session', () => {
   let mock: Mock;
   let tp: TestProxy;
-  const upstream: { path: string; headers: Record<string, unknown>; body: any }[] = [];
+  let upstream: UpstreamSeen[] = [];
 
   before(async () => {
     ({ mock, tp } = await start());
-    for (const r of fixture.requests) {
-      const res = await fetch(`${tp.url}${r.path}`, {
-        method: r.method,
-        headers: { ...r.headers, authorization: `Bearer ${KEY}` },
-        body: JSON.stringify(r.body),
-      });
-      assert.equal(res.status, 200, await res.clone().text());
-      assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
-      assert.match(await res.text(), /event: response\.completed/);
-      const seen = mock.lastRequest!;
-      upstream.push({ path: seen.path, headers: seen.headers, body: seen.body });
-    }
+    upstream = await replayRecorded(tp.url, mock, fixture.requests, KEY, /event: response\.completed/);
   });
 
   after(async () => {
@@ -142,17 +125,7 @@ describe('a recorded Codex CLI session', () => {
   });
 });
 
-/** The real CLI, when installed: CODEX_BIN, else `codex` on PATH. */
-function codexBinary(): string | null {
-  if (process.env.CODEX_BIN) return process.env.CODEX_BIN;
-  try {
-    return execFileSync('which', ['codex'], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
-
-const bin = codexBinary();
+const bin = installedBinary('CODEX_BIN', 'codex');
 
 /** `codex exec --json` lines: the thread id and the thread's usage from the last turn. */
 async function runCodex(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ thread: string; usage: CodexUsage }> {
