@@ -2,7 +2,8 @@
 // a test proxy, and the real CLIs when they are installed (.ci/run installs pinned versions).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import type { startMockUpstream } from '../../src/mock/upstream.ts';
+import { startMockUpstream } from '../../src/mock/upstream.ts';
+import { startTestProxy, type TestProxy } from './proxy.ts';
 
 export interface RecordedRequest {
   method: string;
@@ -17,7 +18,21 @@ export interface UpstreamSeen {
   body: any;
 }
 
-type Mock = Awaited<ReturnType<typeof startMockUpstream>>;
+export type Mock = Awaited<ReturnType<typeof startMockUpstream>>;
+
+/**
+ * The simulated provider, configured as `provider` with `providerKey`, behind a test proxy where
+ * `key` is a client key (alias and tags as given).
+ */
+export async function startAgentProxy(provider: string, providerKey: string, key: { key: string; alias: string; tags: string[] }): Promise<{ mock: Mock; tp: TestProxy }> {
+  const mock = await startMockUpstream();
+  const tp = await startTestProxy({
+    upstreamUrl: mock.url,
+    env: { UP_KEY: providerKey },
+    config: { providers: { [provider]: { base_url: mock.url, api_key_env: 'UP_KEY' } }, keys: [key] },
+  });
+  return { mock, tp };
+}
 
 /**
  * Sends each recorded request to the proxy with `key` as the client's Bearer key; each must be

@@ -9,9 +9,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startMockUpstream } from '../../src/mock/upstream.ts';
-import { startTestProxy, type TestProxy } from '../helpers/proxy.ts';
-import { installedBinary, replayRecorded, type RecordedRequest, type UpstreamSeen } from '../helpers/recorded-session.ts';
+import type { TestProxy } from '../helpers/proxy.ts';
+import { installedBinary, replayRecorded, startAgentProxy, type Mock, type RecordedRequest, type UpstreamSeen } from '../helpers/recorded-session.ts';
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/claude-code-session.json', import.meta.url), 'utf8')) as {
   claude_code_result: { total_cost_usd: number; session_id: string };
@@ -22,20 +21,7 @@ const KEY = 'sk-tagspend-claude-code-1';
 const PROVIDER_KEY = 'sk-ant-provider-0000';
 const usd = (n: number) => Math.round(n * 1e10) / 1e10;
 
-type Mock = Awaited<ReturnType<typeof startMockUpstream>>;
-
-async function start(): Promise<{ mock: Mock; tp: TestProxy }> {
-  const mock = await startMockUpstream();
-  const tp = await startTestProxy({
-    upstreamUrl: mock.url,
-    env: { UP_KEY: PROVIDER_KEY },
-    config: {
-      providers: { anthropic: { base_url: mock.url, api_key_env: 'UP_KEY' } },
-      keys: [{ key: KEY, alias: 'claude-code', tags: ['app:claude-code'] }],
-    },
-  });
-  return { mock, tp };
-}
+const start = () => startAgentProxy('anthropic', PROVIDER_KEY, { key: KEY, alias: 'claude-code', tags: ['app:claude-code'] });
 
 describe('a recorded Claude Code session', () => {
   let mock: Mock;

@@ -10,9 +10,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startMockUpstream } from '../../src/mock/upstream.ts';
-import { startTestProxy, type TestProxy } from '../helpers/proxy.ts';
-import { installedBinary, replayRecorded, type RecordedRequest, type UpstreamSeen } from '../helpers/recorded-session.ts';
+import type { TestProxy } from '../helpers/proxy.ts';
+import { installedBinary, replayRecorded, startAgentProxy, type Mock, type RecordedRequest, type UpstreamSeen } from '../helpers/recorded-session.ts';
 
 interface CodexUsage {
   input_tokens: number;
@@ -29,20 +28,7 @@ const fixture = JSON.parse(readFileSync(new URL('../fixtures/codex-session.json'
 const KEY = 'sk-tagspend-codex-1';
 const PROVIDER_KEY = 'sk-provider-0000';
 
-type Mock = Awaited<ReturnType<typeof startMockUpstream>>;
-
-async function start(): Promise<{ mock: Mock; tp: TestProxy }> {
-  const mock = await startMockUpstream();
-  const tp = await startTestProxy({
-    upstreamUrl: mock.url,
-    env: { UP_KEY: PROVIDER_KEY },
-    config: {
-      providers: { mock: { base_url: mock.url, api_key_env: 'UP_KEY' } },
-      keys: [{ key: KEY, alias: 'codex', tags: ['env:dev'] }],
-    },
-  });
-  return { mock, tp };
-}
+const start = () => startAgentProxy('mock', PROVIDER_KEY, { key: KEY, alias: 'codex', tags: ['env:dev'] });
 
 /** The records' tokens in Codex's terms, summed: what `turn.completed` reports for the thread. */
 function usageOf(records: ReturnType<TestProxy['records']>): CodexUsage {
