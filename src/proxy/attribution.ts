@@ -281,7 +281,7 @@ export function attribute(body: Record<string, unknown>, headers: Headers, key: 
   if (key !== null && key.tags.length > 0) {
     checkFixedKeys([bodyMetaTags, lmTags, rootTags, hdrTags, aliasTags], ['metadata.tags', `${LITELLM_METADATA}.tags`, 'tags', 'x-litellm-tags', 'x-tagspend-tags'], key.tags);
   }
-  // Merge order: body metadata.tags, body tags, headers, the key's own; first occurrence wins.
+  // Merge order: body metadata.tags, litellm_metadata.tags, body tags, headers, the key's own; first occurrence wins.
   const tags = mergeTags([bodyMetaTags, lmTags, rootTags, hdrTags, aliasTags, key?.tags ?? []]);
   if (tags.length > MAX_TAGS) {
     throw new InvalidAttributionError(`too many tags: ${tags.length} (at most ${MAX_TAGS})`, { param: 'tags' });
