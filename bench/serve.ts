@@ -84,6 +84,7 @@ async function main(): Promise<void> {
       ['spend-report-customer', `/global/spend/report?${litellm}&group_by=customer`],
       ['spend-report-api_key', `/global/spend/report?${litellm}&group_by=api_key`],
       ['tag-daily-activity', `/tag/daily/activity?${litellm}`],
+      ['hygiene', `/api/hygiene?from=${from}&to=${today}`],
     ].filter(([name]) => ONLY === undefined || ONLY.includes(name!)) as [string, string][];
     const runs = targets.flatMap(([n, p]) => [[`${n} cold`, p, true], [`${n} repeat`, p, false]] as const).filter(([, , cold]) => MODES.includes(cold ? 'cold' : 'repeat'));
     const results = new Map<string, { p50: number; p99: number }[]>();
