@@ -14,6 +14,7 @@ WHERE "day" BETWEEN $from::DATE AND $to::DATE
   AND ($key::VARCHAR IS NULL OR key_alias = $key::VARCHAR)
   AND ($model::VARCHAR IS NULL OR model = $model::VARCHAR)
   AND ($outcome::VARCHAR IS NULL OR outcome = $outcome::VARCHAR)
+  AND ($meta_key::VARCHAR IS NULL OR metadata[$meta_key::VARCHAR] = $meta_value::VARCHAR)
   AND ($before_us::BIGINT IS NULL
        OR spend_logs.ts < make_timestamp($before_us::BIGINT)
        OR (spend_logs.ts = make_timestamp($before_us::BIGINT) AND request_id < $before_id::VARCHAR))

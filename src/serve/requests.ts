@@ -1,5 +1,5 @@
 // The requests page and GET /api/requests: the latest spend records, newest first, filtered by
-// tag, user, key, model or outcome, paged by a cursor (the last row's time and id), each with
+// tag, user, key, model, outcome or a metadata field's value, paged by a cursor (the last row's time and id), each with
 // its full attribution, tokens and cost.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { selectRows, type Json } from '../db/rows.ts';
@@ -9,6 +9,14 @@ import { trimDecimal } from '../report/render/format.ts';
 
 export const OUTCOMES = ['success', 'upstream_error', 'blocked', 'invalid_request', 'client_disconnect', 'proxy_error'] as const;
 
+/** `FIELD=VALUE` (the value may hold '='): the `meta` parameter of the requests page and API. */
+export function parseMetaFilter(text: string | undefined): { key: string; value: string } | undefined {
+  if (text === undefined) return undefined;
+  const i = text.indexOf('=');
+  if (i <= 0) throw new InvalidRequestError(`meta must be FIELD=VALUE (a metadata field and its value, e.g. session_id=abc), got ${JSON.stringify(text)}`, { param: 'meta' });
+  return { key: text.slice(0, i), value: text.slice(i + 1) };
+}
+
 export interface RequestFilters {
   from: string;
   to: string;
@@ -17,6 +25,8 @@ export interface RequestFilters {
   key?: string | undefined;
   model?: string | undefined;
   outcome?: string | undefined;
+  /** A metadata field and its value (`session_id=...`). */
+  meta?: { key: string; value: string } | undefined;
   limit: number;
   /** The cursor from the previous page's `next`. */
   before?: string | undefined;
@@ -44,6 +54,8 @@ export async function listRequests(conn: DuckDBConnection, f: RequestFilters): P
     key: f.key ?? null,
     model: f.model ?? null,
     outcome: f.outcome ?? null,
+    meta_key: f.meta?.key ?? null,
+    meta_value: f.meta?.value ?? null,
     before_us: cursor?.us ?? null,
     before_id: cursor?.id ?? null,
     limit: f.limit + 1,

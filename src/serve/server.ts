@@ -24,7 +24,7 @@ import { freshness, StatusFile, type Freshness } from './freshness.ts';
 import { globalSpendReport, spendTags, tagDailyActivity, type GroupPage } from './litellm.ts';
 import { buildOverview } from './overview.ts';
 import { lastDays, Params } from './params.ts';
-import { listRequests, OUTCOMES, type RequestFilters } from './requests.ts';
+import { listRequests, OUTCOMES, parseMetaFilter, type RequestFilters } from './requests.ts';
 import { SnapshotSource, type Snapshot } from './snapshot.ts';
 import { TagNames } from './tag-names.ts';
 import { breakdownBody } from './pages/breakdown.ts';
@@ -185,6 +185,7 @@ export async function startServe(resolved: ResolvedConfig, options: ServeOptions
       key: c.params.text('key'),
       model: c.params.text('model'),
       outcome: c.params.oneOf('outcome', OUTCOMES),
+      meta: parseMetaFilter(c.params.text('meta')),
       limit: c.params.int('limit', 50, 1, 500),
       before: c.params.text('before'),
     };

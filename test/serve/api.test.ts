@@ -305,6 +305,25 @@ describe('tagspend serve API', () => {
     assert.deepEqual(after, await cliReport(s.dir, ['--by', 'hygiene', ...range]));
   });
 
+  test('GET /api/requests?meta=FIELD=VALUE: only the records with that metadata value, paged without gaps', async () => {
+    const expected = s.records
+      .filter((r) => r.metadata.region === 'eu' && r.ts >= '2026-11-18' && r.ts < '2026-11-26')
+      .sort((a, b) => (a.ts === b.ts ? (a.request_id < b.request_id ? 1 : -1) : a.ts < b.ts ? 1 : -1))
+      .map((r) => r.request_id);
+    assert.ok(expected.length > 20, 'the fixture has such records');
+    const seen: string[] = [];
+    let next: string | null = null;
+    do {
+      const page: any = await s.json(`/api/requests?meta=region%3Deu&from=2026-11-18&to=2026-11-25&limit=20${next ? `&before=${encodeURIComponent(next)}` : ''}`);
+      for (const r of page.requests) assert.equal(r.metadata.region, 'eu');
+      seen.push(...page.requests.map((r: { request_id: string }) => r.request_id));
+      next = page.next;
+    } while (next);
+    assert.deepEqual(seen, expected);
+    const html = await (await s.get('/requests?meta=region%3Deu&from=2026-11-18&to=2026-11-25')).text();
+    assert.match(html, /<input name="meta" placeholder="session_id=..." value="region=eu">/);
+  });
+
   test('bad parameters are 400s naming the parameter', async () => {
     const cases: [string, string][] = [
       ['/api/report?by=colour', 'by'],
@@ -321,6 +340,7 @@ describe('tagspend serve API', () => {
       ['/api/requests?outcome=maybe', 'outcome'],
       ['/api/requests?before=garbage', 'before'],
       ['/api/hygiene?from=2026-11-31', 'from'],
+      ['/api/requests?meta=region', 'meta'],
     ];
     for (const [path, param] of cases) {
       const res = await s.get(path);
