@@ -84,6 +84,19 @@ describe('dashboard in a browser', () => {
     assert.equal(await page.locator('a[download]').count(), 1);
   });
 
+  test("breakdown by a metadata field: a row's requests link lists exactly that value's requests", async () => {
+    await page.goto(`${s.serve.url}/breakdown?by=meta:region&from=2026-11-20&to=2026-11-25`);
+    const link = page.locator('table[data-table="breakdown"] a[data-requests]').first();
+    const href = (await link.getAttribute('href'))!;
+    const region = new URLSearchParams(href.split('?')[1]).get('meta')!;
+    assert.match(region, /^region=(eu|us|ap)$/);
+    await Promise.all([page.waitForURL(/\/requests\?/), link.click()]);
+    const api = await s.json<any>(`/api/requests?meta=${encodeURIComponent(region)}&from=2026-11-20&to=2026-11-25`);
+    assert.ok(api.requests.length > 0);
+    assert.equal(await page.locator('table[data-table="requests"] tbody tr').count(), api.requests.length);
+    assert.equal(await page.locator('input[name="meta"]').inputValue(), region);
+  });
+
   test('budgets and requests pages show the API\'s figures', async () => {
     await page.goto(`${s.serve.url}/budgets`);
     const budgets = await s.json<any>('/api/budgets');

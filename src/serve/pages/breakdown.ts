@@ -1,6 +1,7 @@
 // The breakdown page: a report by any dimension for any period, as a chart and a table with the
 // change against the period before; a row's label drills into it (a team -> its apps -> their
-// users), and every table downloads as CSV.
+// users), each row links to its requests, and every table downloads as CSV.
+import type { Dimension } from '../../report/dimensions.ts';
 import type { DrillFilter } from '../../report/drill.ts';
 import type { Report } from '../../report/query.ts';
 import { escapeHtml } from '../../report/render/escape.ts';
@@ -18,6 +19,24 @@ export interface BreakdownState {
   filters: readonly DrillFilter[];
   /** Dimensions to offer: tag, each tag key, user, model, key, and metadata fields seen. */
   choices: readonly string[];
+}
+
+/** The requests page's filter for the row `value` of a report by `dimension`. */
+export function requestsFilter(dimension: Dimension, value: string): [string, string] {
+  switch (dimension.kind) {
+    case 'tag':
+      return ['tag', value];
+    case 'tag_key':
+      return ['tag', `${dimension.key}:${value}`];
+    case 'user':
+      return ['user', value];
+    case 'key':
+      return ['key', value];
+    case 'meta':
+      return ['meta', `${dimension.key}=${value}`];
+    case 'model':
+      return ['model', value];
+  }
 }
 
 /** Rows the page's table shows (the largest; a report by user can have 50,000: all are in the CSV). */
@@ -42,7 +61,9 @@ export function breakdownBody(report: Report, s: BreakdownState): string {
     .map((f, i) => `<a href="/breakdown${query(base(s.filters.slice(0, i), f.dimension.kind === 'tag_key' ? `tag:${f.dimension.key}` : s.by))}">${escapeHtml(filterText(f))}</a>`)
     .join(' › ')} · <a href="/breakdown${query(base([]))}">whole</a></p>`;
   const canDrill = s.filters.length < 3 && report.labels.length === 1;
-  const head = view.columns.map((c) => `<th${c.numeric ? ' class="num"' : ''}>${escapeHtml(c.label)}</th>`).join('');
+  // Each row of a report without drill-down filters links to its requests.
+  const withRequests = s.filters.length === 0 && report.labels.length === 1;
+  const head = view.columns.map((c) => `<th${c.numeric ? ' class="num"' : ''}>${escapeHtml(c.label)}</th>`).join('') + (withRequests ? '<th></th>' : '');
   const rows = view.rows
     .map((cells, r) => {
       const tds = cells.map((cell, i) => {
@@ -54,10 +75,15 @@ export function breakdownBody(report: Report, s: BreakdownState): string {
         }
         return htmlCell(cell, col);
       });
+      if (withRequests) {
+        const raw = report.table.rows[r]![report.labels[0]!];
+        const filter = raw === null || raw === undefined || cells[0]!.sentinel ? null : requestsFilter(report.dimension, String(raw));
+        tds.push(filter === null ? '<td></td>' : `<td><a data-requests href="/requests${query([filter, ['from', s.from], ['to', s.to]])}">requests</a></td>`);
+      }
       return `<tr>${tds.join('')}</tr>`;
     })
     .join('\n');
-  const foot = view.total.map((cell, i) => `<td${view.columns[i]!.numeric ? ' class="num"' : ''} data-total="${escapeHtml(view.columns[i]!.key)}">${escapeHtml(cell.text)}</td>`).join('');
+  const foot = view.total.map((cell, i) => `<td${view.columns[i]!.numeric ? ' class="num"' : ''} data-total="${escapeHtml(view.columns[i]!.key)}">${escapeHtml(cell.text)}</td>`).join('') + (withRequests ? '<td></td>' : '');
   const csv = `/breakdown.csv${query(base(s.filters))}`;
   const chart = report.table.rows.length > 0 ? `<figure data-chart="breakdown">${reportChart(report, view)}</figure>` : '<p>No spend in this period.</p>';
   return `${form}
