@@ -12,7 +12,7 @@ import { DefinitionSource } from '../../src/budget/definition-source.ts';
 import { parseTagInput, TAG_FOLDER, TagRegistry } from '../../src/budget/tags.ts';
 import { silentLogger } from '../../src/log.ts';
 import { LocalStore } from '../../src/store/local.ts';
-import type { GetResult, ObjectStore } from '../../src/store/types.ts';
+import { hangingStore } from '../helpers/flaky-store.ts';
 
 test('withDeadline: the result in time; a DeadlineError after the deadline, and current() false from then on', async () => {
   assert.equal(await withDeadline(1000, 'quick work', async (current) => (current() ? 'done' : 'late')), 'done');
@@ -31,30 +31,6 @@ test('withDeadline: the result in time; a DeadlineError after the deadline, and 
   await new Promise((r) => setImmediate(r));
   assert.equal(seenLate, false);
 });
-
-/** A local store whose next `get` hangs until released, then answers with what the key held when it was asked. */
-function hangingStore(local: LocalStore): { store: ObjectStore; hangNext(): void; release(): void } {
-  let hang = false;
-  let release: (() => void) | null = null;
-  const store: ObjectStore = {
-    url: local.url,
-    put: (key, body, options) => local.put(key, body, options),
-    putFile: (key, path, options) => local.putFile(key, path, options),
-    async get(key, options): Promise<GetResult | null> {
-      if (!hang) return local.get(key, options);
-      hang = false;
-      const then = await local.get(key, options);
-      await new Promise<void>((r) => (release = r));
-      return then;
-    },
-    getToFile: (key, path, options) => local.getToFile(key, path, options),
-    head: (key) => local.head(key),
-    list: (prefix, options) => local.list(prefix, options),
-    delete: (key) => local.delete(key),
-    close: () => local.close(),
-  };
-  return { store, hangNext: () => void (hang = true), release: () => release?.() };
-}
 
 describe('polls with a deadline', () => {
   let dir: string;

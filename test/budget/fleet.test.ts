@@ -15,6 +15,7 @@ import { startMockUpstream } from '../../src/mock/upstream.ts';
 import { LocalStore } from '../../src/store/local.ts';
 import { S3Store } from '../../src/store/s3.ts';
 import type { ObjectStore } from '../../src/store/types.ts';
+import { hangingStore } from '../helpers/flaky-store.ts';
 import { faultTestEnv, spawnCliProxy } from '../helpers/cli-proxy.ts';
 import { startTestProxy, waitFor, type TestProxy } from '../helpers/proxy.ts';
 import { s3TestOptions, startS3Server, type S3Server } from '../helpers/s3server.ts';
@@ -286,30 +287,13 @@ describe('usage files', () => {
     const windowStart = Date.parse('2026-11-20T12:00:00Z');
     const other = (spend: number) =>
       JSON.stringify({ schema: USAGE_SCHEMA, instance: 'other', published_at: new Date().toISOString(), watermark: null, subjects: [{ kind: 'tag', name: 'app:x', window_start: new Date(windowStart).toISOString(), spend, reserved: 0 }] });
-    let hang: (() => void) | null = null;
-    // A store whose next read never answers until released (a server that sent fewer bytes than it announced).
-    const store: ObjectStore = {
-      url: local.url,
-      put: (key, body, options) => local.put(key, body, options),
-      putFile: (key, path, options) => local.putFile(key, path, options),
-      async get(key) {
-        if (hang === null) {
-          await new Promise<void>((release) => (hang = release));
-          return { body: Buffer.from(other(1)), etag: 'late' };
-        }
-        return local.get(key);
-      },
-      getToFile: (key, path, options) => local.getToFile(key, path, options),
-      head: (key) => local.head(key),
-      list: (prefix, options) => local.list(prefix, options),
-      delete: (key) => local.delete(key),
-      close: () => local.close(),
-    };
+    const { store, hangNext, release } = hangingStore(local);
     let seen: SharedFigure[] = [];
     const gate = { watermark: Number.NEGATIVE_INFINITY, ownFigures: () => [], applyOthers: (f: Iterable<SharedFigure>) => void (seen = [...f]) };
     const fleet = new Fleet({ store, instance: 'me', gate, clock: () => Date.now(), logger: silentLogger, staleMs: 200 });
     try {
       await local.put(usageKey('other'), other(5));
+      hangNext();
       const t0 = Date.now();
       await fleet.exchange();
       assert.ok(Date.now() - t0 < 1000, 'given up after the deadline (100 ms), not at the socket timeout');
@@ -319,9 +303,9 @@ describe('usage files', () => {
       await fleet.exchange();
       assert.equal(fleet.failures, 1);
       assert.deepEqual(seen.map((f) => f.spend), [7]);
-      (hang as unknown as () => void)();
+      release();
       await new Promise((r) => setTimeout(r, 20));
-      assert.deepEqual(seen.map((f) => f.spend), [7], 'the late answer (spend 1) is discarded');
+      assert.deepEqual(seen.map((f) => f.spend), [7], 'the late answer (spend 5) is discarded');
     } finally {
       await local.close();
       rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,7 @@
 // field), and one that reaches the store anyway (hand-edited, an older release) is skipped by
 // the budgets job with an error line and a count, while every other tag is still evaluated
 // and the block-list is still published.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { runBudgets } from '../../jobs/steps/budgets.ts';
@@ -11,26 +11,16 @@ import { readStatus, promFileOf } from '../../jobs/run/status-file.ts';
 import { BLOCKLIST_KEY, parseBlockList } from '../../src/budget/blocklist.ts';
 import { TagRegistry } from '../../src/budget/tags.ts';
 import { createLogger } from '../../src/log.ts';
-import { startMockUpstream } from '../../src/mock/upstream.ts';
 import { readFileSync } from 'node:fs';
 import { makeRecords, putRecordObjects } from '../helpers/spend-fixtures.ts';
-import { startTestProxy, type TestProxy } from '../helpers/proxy.ts';
+import { proxyWithMock } from '../helpers/proxy.ts';
 import { createHarness } from '../jobs/harness.ts';
 
 describe('tag API bounds', () => {
-  let mock: Awaited<ReturnType<typeof startMockUpstream>>;
-  let tp: TestProxy;
-  before(async () => {
-    mock = await startMockUpstream();
-    tp = await startTestProxy({ upstreamUrl: mock.url });
-  });
-  after(async () => {
-    await tp?.close();
-    await mock?.close();
-  });
+  const env = proxyWithMock();
 
   async function call(path: string, body: unknown) {
-    const res = await fetch(`${tp.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${env.tp.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     return { status: res.status, json: (await res.json()) as { error?: { param: string; message: string } } };
   }
 

@@ -9,12 +9,11 @@ import { join } from 'node:path';
 import { legacyTagKey, tagKey } from '../../src/budget/tag-keys.ts';
 import { TagRegistry } from '../../src/budget/tags.ts';
 import { StorePreconditionFailedError } from '../../src/errors.ts';
-import { startMockUpstream } from '../../src/mock/upstream.ts';
 import { LocalStore } from '../../src/store/local.ts';
 import { S3Store } from '../../src/store/s3.ts';
 import { seededRandom } from '../helpers/spend-fixtures.ts';
 import { startFakeS3, type FakeS3 } from '../helpers/fake-s3.ts';
-import { startTestProxy, type TestProxy } from '../helpers/proxy.ts';
+import { proxyWithMock } from '../helpers/proxy.ts';
 
 const NOW = Date.parse('2026-11-20T12:00:00Z');
 
@@ -48,19 +47,10 @@ describe('tag object keys', () => {
 });
 
 describe('tag admin API on the local store', () => {
-  let mock: Awaited<ReturnType<typeof startMockUpstream>>;
-  let tp: TestProxy;
-  before(async () => {
-    mock = await startMockUpstream();
-    tp = await startTestProxy({ upstreamUrl: mock.url });
-  });
-  after(async () => {
-    await tp?.close();
-    await mock?.close();
-  });
+  const env = proxyWithMock();
 
   async function call(path: string, body: unknown) {
-    const res = await fetch(`${tp.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const res = await fetch(`${env.tp.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
     return { status: res.status, json: (await res.json()) as any };
   }
 
@@ -75,7 +65,7 @@ describe('tag admin API on the local store', () => {
       const info = await call('/tag/info', { names: [name] });
       assert.equal(info.status, 200);
       assert.equal(info.json[name].name, name);
-      const list = (await (await fetch(`${tp.url}/tag/list`)).json()) as { name: string }[];
+      const list = (await (await fetch(`${env.tp.url}/tag/list`)).json()) as { name: string }[];
       assert.equal(list.filter((t) => t.name === name).length, 1);
       assert.equal((await call('/tag/update', { name, description: 'long' })).json.description, 'long');
       assert.equal((await call('/tag/delete', { name })).status, 200);

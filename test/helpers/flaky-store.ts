@@ -1,4 +1,4 @@
-// An object store wrapper that fails on demand, for shipper tests: the next `failPuts` uploads
+// Object store wrappers that fail on demand (shipper and budget tests): the next `failPuts` uploads
 // fail (or all while `down`), small writes fail while `putsDown`, and `headSizeSkew` heads report
 // a wrong size.
 import { StoreUnavailableError } from '../../src/errors.ts';
@@ -50,4 +50,31 @@ export class FlakyStore implements ObjectStore {
   close() {
     return this.inner.close();
   }
+}
+
+/**
+ * A store whose `get`, after hangNext(), reads what the key holds then and answers only when
+ * released: a server that announced more bytes than it sent. Everything else goes to `inner`.
+ */
+export function hangingStore(inner: ObjectStore): { store: ObjectStore; hangNext(): void; release(): void } {
+  let hang = false;
+  let release: (() => void) | null = null;
+  const store: ObjectStore = {
+    url: inner.url,
+    put: (key, body, options) => inner.put(key, body, options),
+    putFile: (key, path, options) => inner.putFile(key, path, options),
+    async get(key, options) {
+      if (!hang) return inner.get(key, options);
+      hang = false;
+      const then = await inner.get(key, options);
+      await new Promise<void>((r) => (release = r));
+      return then;
+    },
+    getToFile: (key, path, options) => inner.getToFile(key, path, options),
+    head: (key) => inner.head(key),
+    list: (prefix, options) => inner.list(prefix, options),
+    delete: (key) => inner.delete(key),
+    close: () => inner.close(),
+  };
+  return { store, hangNext: () => void (hang = true), release: () => release?.() };
 }

@@ -3,7 +3,9 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { loadConfig } from '../../src/config/load.ts';
+import { startMockUpstream, type MockUpstream } from '../../src/mock/upstream.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startProxy, type ProxyOptions, type RunningProxy } from '../../src/proxy/server.ts';
 import type { SpendRecord } from '../../src/spend/record.ts';
@@ -69,4 +71,28 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * The simulated provider and a default proxy in front of it, started before the enclosing
+ * suite's tests (or the file's) and closed after them.
+ */
+export function proxyWithMock(): { readonly mock: MockUpstream; readonly tp: TestProxy } {
+  const held: { mock?: MockUpstream; tp?: TestProxy } = {};
+  before(async () => {
+    held.mock = await startMockUpstream();
+    held.tp = await startTestProxy({ upstreamUrl: held.mock.url });
+  });
+  after(async () => {
+    await held.tp?.close();
+    await held.mock?.close();
+  });
+  return {
+    get mock() {
+      return held.mock!;
+    },
+    get tp() {
+      return held.tp!;
+    },
+  };
 }

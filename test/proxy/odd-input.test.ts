@@ -4,29 +4,19 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startMockUpstream, type MockUpstream } from '../../src/mock/upstream.ts';
 import { MAX_USAGE_TOKENS } from '../../src/spend/record.ts';
-import { startTestProxy, type TestProxy } from '../helpers/proxy.ts';
+import { proxyWithMock, startTestProxy, type TestProxy } from '../helpers/proxy.ts';
 
-let mock: MockUpstream;
-let tp: TestProxy;
-before(async () => {
-  mock = await startMockUpstream();
-  tp = await startTestProxy({ upstreamUrl: mock.url });
-});
-after(async () => {
-  await tp?.close();
-  await mock?.close();
-});
+const env = proxyWithMock();
 
 async function postRaw(text: string, headers: Record<string, string> = {}) {
-  const res = await fetch(`${tp.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: text });
+  const res = await fetch(`${env.tp.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: text });
   const body = (await res.json()) as { error?: { message: string; type: string; param: string | null; code: string | null } };
   return { res, body, id: res.headers.get('x-tagspend-request-id') };
 }
 
 function onlyRecord(id: string | null) {
-  const recs = tp.records().filter((r) => r.request_id === id);
+  const recs = env.tp.records().filter((r) => r.request_id === id);
   assert.equal(recs.length, 1, 'exactly one record');
   return recs[0]!;
 }
@@ -43,13 +33,13 @@ describe('lone surrogates are refused with a 400 and one record', () => {
     ['the model', `{"model":"mock/gpt\\udc00",${MSG}}`, 'model'],
   ] as const) {
     test(`in ${name}`, async () => {
-      const before = mock.requests;
+      const before = env.mock.requests;
       const { res, body, id } = await postRaw(text);
       assert.equal(res.status, 400);
       assert.equal(body.error?.type, 'invalid_request_error');
       assert.equal(body.error?.param, param);
       assert.match(body.error!.message, /surrogate/);
-      assert.equal(mock.requests, before, 'the provider was not called');
+      assert.equal(env.mock.requests, before, 'the provider was not called');
       const rec = onlyRecord(id);
       assert.equal(rec.outcome, 'invalid_request');
       assert.equal(rec.status, 400);
